@@ -1,0 +1,3 @@
+from biaslint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""One file's source text in, its ``FileModel`` out."""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+
+import libcst as cst
+
+from biaslint.collect.interp import Interpreter
+from biaslint.model import FileError, FileModel
+
+#: A file that never names a framework cannot hold a bias; skip it before parsing.
+MENTIONS_FRAMEWORK = re.compile(rb"tensorflow|torch|keras|slim|\btf\b|\bnn\b")
+_PY2_HINTS = ("Missing parentheses in call to 'print'", "Missing parentheses in call to 'exec'")
+_PY2_SYNTAX = re.compile(r"^\s*(print\s+[\"'\w]|exec\s+[\"'\w]|except\s+\w+(\.\w+)*\s*,\s*\w+\s*:)", re.M)
+
+
+def analyse_source(path: str, data: bytes) -> FileModel:
+    """Analyse one file's bytes. Never raises for bad input: errors go in ``FileModel.error``."""
+    if not MENTIONS_FRAMEWORK.search(data):
+        return FileModel(path)
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return FileModel(
+            path,
+            error=FileError(
+                path,
+                f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {col} "
+                "(biaslint reads UTF-8 source only)",
+            ),
+        )
+    if source.startswith("\ufeff"):
+        source = source[1:]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        return FileModel(path, error=FileError(path, _syntax_message(exc, source)))
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return FileModel(path, error=FileError(path, f"cannot parse: {exc}"))
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        return FileModel(path, error=FileError(path, f"libcst cannot parse this file: {exc}".splitlines()[0]))
+    sites, loaded, hints = Interpreter(path, source, module, tree).run()
+    return FileModel(path, sites=sites, weights_loaded=loaded, hints=hints)
+
+
+def _syntax_message(exc: SyntaxError, source: str) -> str:
+    where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+    msg = exc.msg
+    if any(h in msg for h in _PY2_HINTS) or _PY2_SYNTAX.search(source):
+        return f"syntax error at {where}: {msg} (this looks like Python 2 code, which is not supported)"
+    return f"syntax error at {where}: {msg}"

@@ -1,0 +1,174 @@
+"""Sites under construction, and how their observations become ``BiasSite`` records.
+
+A draft collects what the interpreter observes about one bias: the same source line may be
+interpreted several times (a helper called from many places, a class both analysed on its
+own and instantiated by another), so observations are merged here, deterministically.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+from biaslint.model import BiasSite, Framework, Init, LayerKind
+
+if TYPE_CHECKING:
+    from biaslint.collect.values import AnyModule, Tensor, Var
+
+_HIDDEN_ACTS = frozenset({"relu", "elu", "selu", "gelu", "silu", "softplus"})
+
+
+@dataclass(eq=False)
+class Draft:
+    framework: Framework
+    api: str
+    layer_kind: LayerKind
+    init: Init
+    scope: str
+    line: int = 0
+    col: int = 0
+    layer_name: Optional[str] = None
+    weight_init: Optional[Init] = None
+    own_act: Optional[str] = None
+    outputs: list[tuple[Tensor, bool]] = field(default_factory=list)
+    ref: Optional[Draft] = None  # a re-init of the bias this draft refers to
+    ref_module: Optional[AnyModule] = None
+    kernel: Optional[Var] = None
+    var: Optional[Var] = None
+    attrs: dict[str, Any] = field(default_factory=dict)  # BiasSite evidence fields
+    inlined: bool = False
+    resolved: Optional[tuple[str, Optional[bool]]] = None
+
+    def set(self, **kw: Any) -> None:
+        for k, v in kw.items():
+            if v is not None:
+                self.attrs[k] = v
+
+
+def follow(t: Tensor) -> tuple[str, Optional[bool]]:
+    """(activation, output_layer) for a layer's output tensor, walking its consumers."""
+    act: Optional[str] = t.own_act if t.own_act not in (None, "none") else None
+    cur: Optional[Tensor] = t
+    for _ in range(64):
+        if cur is None or cur.consumer is None:
+            out: Optional[bool] = True  # nothing visible uses it any more: a model output
+            break
+        kind, name, nxt = cur.consumer
+        if kind == "act":
+            act = act or name
+            cur = nxt
+        elif kind in ("pass", "weak"):
+            cur = nxt
+        elif kind == "norm":
+            act = act or name
+            out = False
+            break
+        elif kind == "layer":
+            out = False
+            break
+        elif kind in ("loss", "model", "return"):
+            act = act or name
+            out = True
+            break
+        else:  # unknown consumer
+            return act or "unknown", None
+    else:
+        return act or "unknown", None
+    if out and act in _HIDDEN_ACTS:
+        out = False  # an activated output returned by a block is a hidden layer
+    return act or "none", out
+
+
+def resolve_outputs(d: Draft) -> tuple[str, Optional[bool]]:
+    if d.resolved is not None:
+        return d.resolved
+    if d.ref is not None:
+        d.resolved = resolve_outputs(d.ref)
+        return d.resolved
+    if d.ref_module is not None:
+        d.resolved = ("unknown", None)
+        return d.resolved
+    obs = [t for t, inl in d.outputs if inl] or [t for t, _ in d.outputs]
+    results = {follow(t) for t in obs}
+    definite = {r for r in results if r[0] != "unknown" and r[1] is not None}
+    results = definite or results  # one clear use beats uses we could not follow
+    if not results:
+        res: tuple[str, Optional[bool]] = ("unknown", None)
+        if d.own_act:
+            res = (d.own_act, None)
+    elif len(results) == 1:
+        res = results.pop()
+    else:
+        acts = {a for a, _ in results}
+        outs = {o for _, o in results}
+        res = (acts.pop() if len(acts) == 1 else "unknown", outs.pop() if len(outs) == 1 else None)
+    d.resolved = res
+    return res
+
+
+_BIAS_TOKEN = re.compile(r"^(b|bias\w*|biases|b\d+\w*|b[a-z]{1,4}\d+\w*|[a-z]+\d*b|beta|offset)$")
+_WEIGHT_TOKEN = re.compile(r"^(w|weights?|kernel|w\d+\w*|gamma|scale)$")
+
+
+def looks_like_bias(names: list[str]) -> bool:
+    """Name alone is weak evidence; used only for variables whose use is not visible."""
+    for name in names:
+        tokens = [t for t in re.split(r"[^a-zA-Z0-9]+", name.lower()) if t]
+        if not tokens:
+            continue
+        last = tokens[-1]
+        if _WEIGHT_TOKEN.match(last):
+            return False
+        if any(_BIAS_TOKEN.match(t) for t in tokens[-2:]):
+            return True
+    return False
+
+
+#: weight-style initialisers used on a bias, folded into the bias init kinds of the contract
+_BIAS_KIND = {
+    "glorot_uniform": "uniform",
+    "he_uniform": "uniform",
+    "lecun_uniform": "uniform",
+    "glorot_normal": "normal",
+    "he_normal": "normal",
+    "lecun_normal": "normal",
+    "variance_scaling": "normal",
+    "orthogonal": "other",
+}
+
+
+def to_site(d: Draft, path: str, comment: str) -> BiasSite:
+    act, out = resolve_outputs(d)
+    kind = d.layer_kind
+    name = d.layer_name
+    weight = d.weight_init
+    if d.ref is not None:
+        kind = d.ref.layer_kind if kind == "unknown" else kind
+        name = name or d.ref.layer_name
+        weight = weight or d.ref.weight_init
+    if d.ref_module is not None:
+        weight = weight or d.ref_module.weight
+    if d.kernel is not None and weight is None:
+        weight = d.kernel.init
+    if d.kernel is not None and d.kernel.shape is not None:
+        d.attrs.setdefault("kernel_shape", d.kernel.shape)
+    if out is True and (d.attrs.get("gate") or kind == "recurrent"):
+        out = False  # an RNN feeds a readout layer; it is not the model's output layer
+    return BiasSite(
+        path=path,
+        line=d.line,
+        col=d.col,
+        framework=d.framework,
+        api=d.api,
+        layer_kind=kind,
+        layer_name=name,
+        init_kind=_BIAS_KIND.get(d.init.kind, d.init.kind),  # type: ignore[arg-type]
+        init_value=d.init.value,
+        output_layer=out,
+        activation=act,
+        weight_init=weight,
+        scope=d.scope,
+        comment=comment,
+        **d.attrs,
+    )
