@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Optional, TypeVar, Union
 
 import libcst as cst
 
@@ -1982,26 +1982,24 @@ def _comp_fors(f: cst.CompFor) -> Iterator[cst.CompFor]:
         cur = cur.inner_for_in
 
 
-def _vars_in(v: Value, depth: int = 0) -> Iterator[Var]:
-    if isinstance(v, Var):
-        yield v
-    elif depth < 3 and isinstance(v, ListV):
-        for i in v.items:
-            yield from _vars_in(i, depth + 1)
-    elif depth < 3 and isinstance(v, DictV):
-        for i in v.items.values():
-            yield from _vars_in(i, depth + 1)
+_V = TypeVar("_V", bound=Value)
 
 
-def _tensors_in(v: Value, depth: int = 0) -> Iterator[Tensor]:
-    if isinstance(v, Tensor):
+def _leaves(v: Value, cls: type[_V], depth: int = 0) -> Iterator[_V]:
+    """The values of type ``cls`` in ``v`` and in the lists/dicts it holds (returned tuples)."""
+    if isinstance(v, cls):
         yield v
-    elif depth < 3 and isinstance(v, ListV):
-        for i in v.items:
-            yield from _tensors_in(i, depth + 1)
-    elif depth < 3 and isinstance(v, DictV):
-        for i in v.items.values():
-            yield from _tensors_in(i, depth + 1)
+    elif depth < 3 and isinstance(v, (ListV, DictV)):
+        for item in v.items.values() if isinstance(v, DictV) else v.items:
+            yield from _leaves(item, cls, depth + 1)
+
+
+def _vars_in(v: Value) -> Iterator[Var]:
+    return _leaves(v, Var)
+
+
+def _tensors_in(v: Value) -> Iterator[Tensor]:
+    return _leaves(v, Tensor)
 
 
 def _var_position(var: Var) -> tuple[int, int]:
