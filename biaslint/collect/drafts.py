@@ -7,11 +7,14 @@ own and instantiated by another), so observations are merged here, deterministic
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from biaslint.model import BiasSite, Framework, Init, LayerKind
+
+_SITE_FIELDS = frozenset(f.name for f in dataclasses.fields(BiasSite)) - {"notes"}
 
 if TYPE_CHECKING:
     from biaslint.collect.values import AnyModule, Tensor, Var
@@ -151,8 +154,18 @@ def to_site(d: Draft, path: str, comment: str) -> BiasSite:
         weight = weight or d.ref_module.weight
     if d.kernel is not None and weight is None:
         weight = d.kernel.init
-    if d.kernel is not None and d.kernel.shape is not None:
-        d.attrs.setdefault("kernel_shape", d.kernel.shape)
+    if d.kernel is not None:
+        if d.kernel.shape is not None:
+            d.attrs.setdefault("kernel_shape", d.kernel.shape)
+        for key in ("trainable", "dtype"):
+            if key in d.kernel.draft.attrs:
+                d.attrs.setdefault(f"kernel_{key}", d.kernel.draft.attrs[key])
+    if d.var is not None:
+        d.attrs.setdefault("used", d.var.used)
+    if d.ref is not None:
+        d.attrs.setdefault("ref_line", d.ref.line)
+    fields = {k: v for k, v in d.attrs.items() if k in _SITE_FIELDS}
+    notes = {k: v for k, v in d.attrs.items() if k not in _SITE_FIELDS}
     if out is True and (d.attrs.get("gate") or kind == "recurrent"):
         out = False  # an RNN feeds a readout layer; it is not the model's output layer
     return BiasSite(
@@ -170,5 +183,6 @@ def to_site(d: Draft, path: str, comment: str) -> BiasSite:
         weight_init=weight,
         scope=d.scope,
         comment=comment,
-        **d.attrs,
+        notes=notes,
+        **fields,
     )

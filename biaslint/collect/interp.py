@@ -229,7 +229,7 @@ class Interpreter:
     # ------------------------------------------------------------------ calls
     def call_standalone(self, info: FuncInfo, self_obj: Optional[Value]) -> None:
         root = info.cls.name if info.cls else info.name
-        frame = Frame(root, None, False)
+        frame = Frame(root, None, False, func=info.qual)
         info.seen = True
         self._bind_params(info, frame, self_obj, [], {}, standalone=True)
         self._run_body(info, frame)
@@ -260,7 +260,7 @@ class Interpreter:
         info.seen = True
         info.inlined_calls += 1
         caller = self.frame
-        frame = Frame(caller.root, caller, True, scopes=list(caller.scopes))
+        frame = Frame(caller.root, caller, True, scopes=list(caller.scopes), func=info.qual)
         self._bind_params(info, frame, self_obj, args, kwargs, standalone=False)
         saved_stmt = self.stmt
         self._run_body(info, frame)
@@ -382,7 +382,10 @@ class Interpreter:
                 return
             self.bind(small.target, self.binop(small.operator, cur, rhs))
         elif isinstance(small, cst.Return) and small.value is not None:
-            self.frame.returns.append(self.eval(small.value))
+            ret = self.eval(small.value)
+            for v in _vars_in(ret):
+                v.used = True
+            self.frame.returns.append(ret)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             self.aliases.add_import(small)
 
@@ -504,6 +507,8 @@ class Interpreter:
             self._name_value(v, target.value)
         elif isinstance(target, cst.Attribute):
             base = self.eval(target.value)
+            if isinstance(base, ParamRef) and target.attr.value == "requires_grad" and isinstance(v, Const):
+                self._freeze(base, bool(v.value))
             if isinstance(base, ModObj) and not self.ghost:
                 base.attrs[target.attr.value] = v
                 owner = dotted(target.value) or "self"
@@ -522,6 +527,14 @@ class Interpreter:
             else:
                 for i, e in enumerate(elts):
                     self.bind(e, v if i == 0 and isinstance(v, Tensor) else UNKNOWN)
+
+    def _freeze(self, ref: ParamRef, trainable: bool) -> None:
+        """``layer.bias.requires_grad = False``: record it on the layer (BIA204)."""
+        owner = ref.owner
+        draft = owner.draft if isinstance(owner, (LayerObj, Var)) else None
+        if draft is not None:
+            key = "kernel_trainable" if ref.which == "weight" else "trainable"
+            draft.set(**{key: trainable})
 
     def _name_value(self, v: Value, name: str) -> None:
         if isinstance(v, Var):
@@ -859,6 +872,9 @@ class Interpreter:
 
     # ------------------------------------------------------------------ operators
     def binop(self, op: cst.BaseBinaryOp | cst.BaseAugOp, a: Value, b: Value) -> Value:
+        for v in (a, b):
+            if isinstance(v, Var):
+                v.used = True
         na, nb = number(a), number(b)
         if na is not None and nb is not None:
             try:
@@ -894,6 +910,8 @@ class Interpreter:
         kwargs: dict[str, Value] = {}
         for a in c.args:
             v = self.eval(a.value)
+            if isinstance(v, Var):
+                v.used = True
             if a.keyword is not None:
                 kwargs[a.keyword.value] = v
             elif a.star == "*" and isinstance(v, (ListV, SeqObj)):
@@ -992,7 +1010,9 @@ class Interpreter:
             )
             if isinstance(w, Tensor) and isinstance(x, (Var, ParamRef)):
                 x, w = w, x
-            return self.kernel_op(T.KERNEL_OPS[q], x if isinstance(x, Tensor) else Tensor(), w)
+            out = self.kernel_op(T.KERNEL_OPS[q], x if isinstance(x, Tensor) else Tensor(), w)
+            out.op = q
+            return out
         if q in T.NORM_OFFSET_APPLY:
             pos, kw = T.NORM_OFFSET_APPLY[q]
             off = args[pos] if len(args) > pos else kwargs.get(kw, UNKNOWN)
@@ -1460,6 +1480,10 @@ class Interpreter:
             if var.consumed_in is None:
                 var.consumed_in = self.frame
         out.producers.append(d)
+        if first and x.op:
+            d.set(kernel_op=x.op)
+        if first and var.chain[0][0] is not self.frame and var.consumed_in is self.frame:
+            d.set(helper=var.chain[0][0].func)
         if not self.ghost:
             d.outputs.append((out, self.frame.inlined))
 
@@ -1603,10 +1627,9 @@ class Interpreter:
             owner.role = owner.role or "bias"
         else:
             return UNKNOWN
-        d.set(reinit=True, in_no_grad=through_init or target.data or self.no_grad > 0)
+        d.set(reinit=True, in_no_grad=through_init or target.data or self.no_grad > 0, param=target.which)
         if target.view:
-            d.notes_view = True  # type: ignore[attr-defined]
-            d.set(notes={"view": True})
+            d.set(view=True)
         return UNKNOWN
 
     def draft_at(self, c: cst.Call, framework: str, api: str, kind: str, init: Init) -> Draft:

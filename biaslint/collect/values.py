@@ -73,6 +73,7 @@ class Frame:
     env: dict[str, Value] = field(default_factory=dict)
     scopes: list[str] = field(default_factory=list)  # tf name/variable scopes
     returns: list[Value] = field(default_factory=list)
+    func: str = ""  # the function whose body this frame runs
 
     def ancestors(self) -> list[Frame]:
         out: list[Frame] = []
@@ -94,6 +95,7 @@ class Var(Value):
     names: list[str] = field(default_factory=list)
     role: Optional[str] = None  # "bias" | "weight" | "scale" | "offset"
     consumed_in: Optional[Frame] = None
+    used: bool = False  # appears anywhere after creation (an argument, an operand, a return)
 
 
 @dataclass(eq=False)
@@ -173,6 +175,7 @@ class Tensor(Value):
     producers: list[Draft] = field(default_factory=list)  # layer sites it is the output of
     kind: Optional[LayerKind] = None  # op kind when it is a kernel-op output (for bias typing)
     kernel: Optional[Var] = None
+    op: Optional[str] = None  # the kernel op that produced it (tf.nn.conv2d_transpose ...)
     weight: Optional[Init] = None
     own_act: Optional[str] = None
     consumer: Optional[tuple[str, Optional[str], Optional[Tensor]]] = None
