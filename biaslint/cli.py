@@ -4,39 +4,86 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional
+from typing import Any, Optional
 
-from biaslint import __version__, engine, report
+from biaslint import __version__, config, engine, report
+from biaslint.rules import RULES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _paths(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories ('-' reads stdin)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB (repeatable)"
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="skip paths matching GLOB (repeatable)",
     )
     p.add_argument(
         "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: number of CPUs)"
     )
-    p.add_argument("--stdin-filename", default=None, help="name to report for '-'")
+    p.add_argument("--stdin-filename", default=None, metavar="NAME", help="name to report for '-'")
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip().upper() for c in text.split(",") if c.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="biaslint",
-        description="Find, classify and check bias initialisations in TensorFlow and PyTorch code.",
+        description="Find, classify and check bias initialisations in TensorFlow and PyTorch code. "
+        "biaslint never imports or runs the code it analyses.",
     )
     parser.add_argument("--version", action="version", version=f"biaslint {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chk = sub.add_parser("check", help="report findings (flake8-style); exit 0 clean, 1 findings, 2 error")
+    _paths(chk)
+    chk.add_argument(
+        "--select",
+        type=_codes,
+        default=None,
+        metavar="CODES",
+        help="comma-separated codes or prefixes to report (default: BIA)",
+    )
+    chk.add_argument(
+        "--ignore",
+        type=_codes,
+        default=None,
+        metavar="CODES",
+        help="comma-separated codes or prefixes not to report",
+    )
+    chk.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    chk.add_argument("--statistics", action="store_true", help="count findings per code at the end")
+    chk.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    chk.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="pyproject.toml or setup.cfg to read (default: the nearest one above the paths)",
+    )
+    chk.add_argument(
+        "--large-constant", type=float, default=None, metavar="X", help="BIA101 threshold (default 0.5)"
+    )
+    chk.add_argument(
+        "--random-spread", type=float, default=None, metavar="X", help="BIA103 threshold (default 0.1)"
+    )
+    chk.add_argument(
+        "--absurd-constant", type=float, default=None, metavar="X", help="BIA105 threshold (default 100)"
+    )
+
     inv = sub.add_parser("inventory", help="list every bias site with its layer, init and activation")
-    _common(inv)
+    _paths(inv)
+
+    rules = sub.add_parser("rules", help="list all rules (code, severity, title)")
+    rules.add_argument("--format", choices=("text", "markdown"), default="text")
+    exp = sub.add_parser("explain", aliases=["rule"], help="print a rule's documentation")
+    exp.add_argument("code", metavar="CODE")
     return parser
-
-
-class _Parser(argparse.ArgumentParser):
-    pass
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -45,9 +92,23 @@ def main(argv: Optional[list[str]] = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    if args.command == "inventory":
-        return _inventory(args)
-    return EXIT_ERROR
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        print("biaslint: error: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "inventory":
+            return _inventory(args)
+        if args.command == "rules":
+            print(rules_table(args.format))
+            return EXIT_OK
+        return _explain(args.code)
+    except config.ConfigError as exc:
+        print(f"biaslint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # `biaslint check . | head`
+        return EXIT_OK
 
 
 def _read_stdin(paths: list[str]) -> Optional[bytes]:
@@ -55,13 +116,54 @@ def _read_stdin(paths: list[str]) -> Optional[bytes]:
 
 
 def _inventory(args: argparse.Namespace) -> int:
-    if args.jobs is not None and args.jobs < 1:
-        print("biaslint: error: --jobs must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
-    result = engine.run(args.paths, args.exclude, args.jobs, _read_stdin(args.paths), args.stdin_filename)
-    out = report.inventory_json(result) if args.format == "json" else report.inventory_text(result)
-    print(out)
+    result = engine.run(
+        args.paths, args.exclude or (), args.jobs, _read_stdin(args.paths), args.stdin_filename
+    )
+    print(report.inventory_json(result) if args.format == "json" else report.inventory_text(result))
     if args.format == "json":
         for e in result.errors:
             print(f"biaslint: {e.path}: {e.message}", file=sys.stderr)
     return EXIT_ERROR if result.errors else EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    cli: dict[str, Any] = {
+        "select": args.select,
+        "ignore": args.ignore,
+        "large_constant": args.large_constant,
+        "random_spread": args.random_spread,
+        "absurd_constant": args.absurd_constant,
+    }
+    settings = config.load(args.paths, cli, set(RULES), args.config)
+    exclude = [*settings.exclude, *(args.exclude or [])]
+    result = engine.run(
+        args.paths, exclude, args.jobs, _read_stdin(args.paths), args.stdin_filename, settings
+    )
+    if args.format == "json":
+        print(report.findings_json(result))
+    else:
+        text = report.findings_text(
+            result, report.use_colour(args.color), args.statistics, {c: r.title for c, r in RULES.items()}
+        )
+        if text:
+            print(text)
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.findings and not args.exit_zero else EXIT_OK
+
+
+def rules_table(fmt: str = "text") -> str:
+    if fmt == "markdown":
+        rows = ["| Code | Severity | Rule |", "| --- | --- | --- |"]
+        rows += [f"| {r.code} | {r.severity} | {r.title} |" for r in RULES.values()]
+        return "\n".join(rows)
+    return "\n".join(f"{r.code}  {r.severity:<7}  {r.title}" for r in RULES.values())
+
+
+def _explain(code: str) -> int:
+    rule = RULES.get(code.upper())
+    if rule is None:
+        print(f"biaslint: error: unknown rule {code!r} (see `biaslint rules`)", file=sys.stderr)
+        return EXIT_ERROR
+    print(rule.doc())
+    return EXIT_OK

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from biaslint.collect import analyse_source
-from biaslint.model import BiasSite, FileError, FileModel
+from biaslint.config import Settings
+from biaslint.model import BiasSite, FileError, FileModel, Finding
+from biaslint.noqa import filter_noqa
+from biaslint.rules import run_rules
 
 MAX_BYTES = 5 * 1024 * 1024
 SKIP_DIRS = frozenset(
@@ -53,6 +56,10 @@ class RunResult:
     @property
     def sites(self) -> list[BiasSite]:
         return [s for f in self.files for s in f.sites]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [x for f in self.files for x in f.findings]
 
 
 def _is_venv(path: str) -> bool:
@@ -124,7 +131,22 @@ def read_bytes(target: Target, stdin: Optional[bytes] = None) -> tuple[Optional[
         return None, f"cannot read: {exc.strerror or exc}"
 
 
-def analyse_target(target: Target, stdin: Optional[bytes] = None, display: Optional[str] = None) -> FileModel:
+def check_source(path: str, data: bytes, settings: Settings, noqa: bool = True) -> FileModel:
+    """One file through collector and rules: the single entry point of ``check`` and flake8."""
+    model = analyse_source(path, data)
+    if model.error is None:
+        model.findings = run_rules(model, settings)
+        if noqa and model.findings:
+            model.findings = filter_noqa(model.findings, data.decode("utf-8", "replace"))
+    return model
+
+
+def analyse_target(
+    target: Target,
+    stdin: Optional[bytes] = None,
+    display: Optional[str] = None,
+    settings: Optional[Settings] = None,
+) -> FileModel:
     path = display or target.path
     data, err = read_bytes(target, stdin)
     if data is None:
@@ -132,20 +154,19 @@ def analyse_target(target: Target, stdin: Optional[bytes] = None, display: Optio
     if not data.strip() and target.explicit:
         return FileModel(path, error=FileError(path, "empty file: nothing to analyse"))
     try:
+        if settings is not None:
+            return check_source(path, data, settings)
         return analyse_source(path, data)
     except RecursionError:
         return FileModel(path, error=FileError(path, "too deeply nested to analyse"))
     except Exception as exc:  # a bug in biaslint must not stop the run
-        return FileModel(
-            path,
-            error=FileError(
-                path, f"internal error while analysing ({type(exc).__name__}: {exc}); please report it"
-            ),
-        )
+        message = f"internal error while analysing ({type(exc).__name__}: {exc}); please report it"
+        return FileModel(path, error=FileError(path, message))
 
 
-def _analyse_chunk(targets: list[Target]) -> list[FileModel]:
-    return [analyse_target(t) for t in targets]
+def _analyse_chunk(job: tuple[list[Target], Optional[Settings]]) -> list[FileModel]:
+    targets, settings = job
+    return [analyse_target(t, settings=settings) for t in targets]
 
 
 def _chunks(items: list[Target], n: int) -> Iterator[list[Target]]:
@@ -160,17 +181,20 @@ def run(
     jobs: Optional[int] = None,
     stdin: Optional[bytes] = None,
     stdin_filename: Optional[str] = None,
+    settings: Optional[Settings] = None,
 ) -> RunResult:
+    """Inventory (``settings`` None) or check (rules with these settings) every file under paths."""
     targets, errors = discover(paths, exclude)
     result = RunResult(errors=errors)
     jobs = jobs or os.cpu_count() or 1
     if stdin is not None or jobs <= 1 or len(targets) < POOL_THRESHOLD:
         for t in targets:
             display = stdin_filename if t.path == "-" and stdin_filename else None
-            result.files.append(analyse_target(t, stdin, display))
+            result.files.append(analyse_target(t, stdin, display, settings))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for models in pool.map(_analyse_chunk, _chunks(targets, jobs)):
+            jobs_list = [(chunk, settings) for chunk in _chunks(targets, jobs)]
+            for models in pool.map(_analyse_chunk, jobs_list):
                 result.files.extend(models)
     for f in result.files:
         if f.error is not None:

@@ -143,3 +143,4 @@ class FileModel:
     error: Optional[FileError] = None
     weights_loaded: bool = False
     hints: dict[str, Any] = field(default_factory=dict)  # e.g. loss kinds, class priors
+    findings: list[Finding] = field(default_factory=list)  # filled by the rules (check)

@@ -1,12 +1,26 @@
-"""Text and JSON formatting of inventories (and findings)."""
+"""Text and JSON formatting of inventories and findings."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+import sys
+from collections import Counter
+from typing import Any, TextIO
 
 from biaslint.engine import RunResult
-from biaslint.model import BiasSite
+from biaslint.model import BiasSite, FileError, Finding
+
+_COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+_BOLD, _RESET = "\033[1m", "\033[0m"
+
+
+def use_colour(choice: str, stream: TextIO = sys.stdout) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return stream.isatty()
 
 
 def _fmt_init(site: BiasSite) -> str:
@@ -49,6 +63,39 @@ def inventory_text(result: RunResult) -> str:
         f"\n{len(result.sites)} bias site(s) in {n_files} file(s); "
         f"{len(result.files)} file(s) analysed, {len(result.errors)} error(s)"
     )
-    for e in result.errors:
-        lines.append(f"error: {e.path}: {e.message}")
+    lines.extend(f"error: {e.path}: {e.message}" for e in result.errors)
     return "\n".join(lines)
+
+
+def finding_line(f: Finding, colour: bool = False) -> str:
+    """flake8's layout: ``path:line:col: CODE [severity] message`` (col 1-based)."""
+    if colour:
+        sev = f"{_COLOURS[f.severity]}{f.severity}{_RESET}"
+        return f"{_BOLD}{f.path}{_RESET}:{f.line}:{f.col + 1}: {_BOLD}{f.code}{_RESET} [{sev}] {f.message}"
+    return f"{f.path}:{f.line}:{f.col + 1}: {f.code} [{f.severity}] {f.message}"
+
+
+def error_line(e: FileError) -> str:
+    return f"{e.path}:0:1: E902 {e.message}"
+
+
+def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dict[str, str]) -> str:
+    findings = sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
+    lines = [finding_line(f, colour) for f in findings]
+    lines.extend(error_line(e) for e in result.errors)
+    if statistics and findings:
+        counts = Counter(f.code for f in findings)
+        lines.append("")
+        lines.extend(f"{n:<5} {code} {titles.get(code, '')}" for code, n in sorted(counts.items()))
+    return "\n".join(lines)
+
+
+def findings_json(result: RunResult) -> str:
+    doc = {
+        "version": 1,
+        "findings": [
+            f.to_json() for f in sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
+        ],
+        "errors": [e.to_json() for e in result.errors],
+    }
+    return json.dumps(doc, indent=2)

@@ -58,13 +58,13 @@ weights = {
 }
 
 biases = {
-    'bc1': tf.Variable(tf.zeros([96])),  # expect: fw=tf1 kind=conv init=zeros value=0 act=relu out=false
-    'bc2': tf.Variable(tf.constant(1.0, shape=[256])),  # expect: fw=tf1 kind=conv init=constant value=1 act=relu out=false
+    'bc1': tf.Variable(tf.zeros([96])),  # expect: fw=tf1 kind=conv init=zeros value=0 act=relu out=false  # finds: BIA302
+    'bc2': tf.Variable(tf.constant(1.0, shape=[256])),  # expect: fw=tf1 kind=conv init=constant value=1 act=relu out=false  # finds: BIA101
     'bc3': tf.Variable(tf.zeros([384])),  # expect: fw=tf1 kind=conv init=zeros value=0 act=relu out=false
-    'bc4': tf.Variable(tf.constant(1.0, shape=[384])),  # expect: fw=tf1 kind=conv init=constant value=1 act=relu out=false
-    'bc5': tf.Variable(tf.constant(1.0, shape=[256])),  # expect: fw=tf1 kind=conv init=constant value=1 act=relu out=false
-    'bd1': tf.Variable(tf.constant(1.0, shape=[4096])),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false
-    'bd2': tf.Variable(tf.constant(1.0, shape=[4096])),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false
+    'bc4': tf.Variable(tf.constant(1.0, shape=[384])),  # expect: fw=tf1 kind=conv init=constant value=1 act=relu out=false  # finds: BIA101
+    'bc5': tf.Variable(tf.constant(1.0, shape=[256])),  # expect: fw=tf1 kind=conv init=constant value=1 act=relu out=false  # finds: BIA101
+    'bd1': tf.Variable(tf.constant(1.0, shape=[4096])),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false  # finds: BIA101
+    'bd2': tf.Variable(tf.constant(1.0, shape=[4096])),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false  # finds: BIA101
     'out': tf.Variable(tf.zeros([n_classes])),  # expect: fw=tf1 kind=dense init=zeros value=0 act=softmax out=true
 }
 

@@ -43,7 +43,7 @@ def build_model():
             layers.Activation('relu'),
             layers.MaxPooling2D(pool_size=2),
             # block 3
-            layers.Conv2D(128, 3, padding='same', name='conv3_1'),  # expect: fw=keras kind=conv init=default act=batchnorm out=false
+            layers.Conv2D(128, 3, padding='same', name='conv3_1'),  # expect: fw=keras kind=conv init=default act=batchnorm out=false  # finds: BIA201
             layers.BatchNormalization(),  # expect: fw=keras kind=norm init=default act=relu out=false
             layers.Activation('relu'),
             layers.Conv2D(128, 3, padding='same', use_bias=False, name='conv3_2'),  # expect: fw=keras kind=conv init=none act=batchnorm out=false

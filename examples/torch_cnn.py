@@ -36,7 +36,7 @@ class SmallResNet(nn.Module):
     def __init__(self, num_classes=10, blocks=(2, 2, 2), dropout=0.2):
         super().__init__()
         # stem: the conv keeps its default bias although a BatchNorm follows
-        self.conv1 = nn.Conv2d(3, 64, 3, padding=1)  # expect: fw=torch kind=conv init=default act=batchnorm out=false
+        self.conv1 = nn.Conv2d(3, 64, 3, padding=1)  # expect: fw=torch kind=conv init=default act=batchnorm out=false  # finds: BIA201
         self.bn1 = nn.BatchNorm2d(64)  # expect: fw=torch kind=norm init=default act=relu out=false
         self.layer1 = self._make_layer(64, blocks[0])
         self.down1 = nn.Sequential(

@@ -20,7 +20,7 @@ class RNNModel(nn.Module):
         self.ntoken = ntoken
         self.drop = nn.Dropout(dropout)
         self.encoder = nn.Embedding(ntoken, ninp)  # expect-none: an embedding has no bias
-        self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout)  # expect: fw=torch kind=recurrent init=default act=tanh out=false
+        self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout)  # expect: fw=torch kind=recurrent init=default act=tanh out=false  # finds: BIA401
         self.decoder = nn.Linear(nhid, ntoken)  # expect: fw=torch kind=dense init=default act=softmax out=true
 
         # "Using the Output Embedding to Improve Language Models" (Press & Wolf 2016)

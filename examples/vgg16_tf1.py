@@ -151,7 +151,7 @@ class vgg16:
         with tf.name_scope('fc1') as scope:
             shape = int(np.prod(self.pool5.get_shape()[1:]))
             fc1w = tf.Variable(tf.truncated_normal([shape, 4096], dtype=tf.float32, stddev=1e-1), name='weights')
-            fc1b = tf.Variable(tf.constant(1.0, shape=[4096], dtype=tf.float32),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false
+            fc1b = tf.Variable(tf.constant(1.0, shape=[4096], dtype=tf.float32),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false  # finds: BIA101,BIA301
                                trainable=True, name='biases')
             pool5_flat = tf.reshape(self.pool5, [-1, shape])
             fc1l = tf.nn.bias_add(tf.matmul(pool5_flat, fc1w), fc1b)
@@ -161,7 +161,7 @@ class vgg16:
         # fc2
         with tf.name_scope('fc2') as scope:
             fc2w = tf.Variable(tf.truncated_normal([4096, 4096], dtype=tf.float32, stddev=1e-1), name='weights')
-            fc2b = tf.Variable(tf.constant(1.0, shape=[4096], dtype=tf.float32),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false
+            fc2b = tf.Variable(tf.constant(1.0, shape=[4096], dtype=tf.float32),  # expect: fw=tf1 kind=dense init=constant value=1 act=relu out=false  # finds: BIA101
                                trainable=True, name='biases')
             fc2l = tf.nn.bias_add(tf.matmul(self.fc1, fc2w), fc2b)
             self.fc2 = tf.nn.relu(fc2l)

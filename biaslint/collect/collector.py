@@ -13,6 +13,8 @@ from biaslint.model import FileError, FileModel
 
 #: A file that never names a framework cannot hold a bias; skip it before parsing.
 MENTIONS_FRAMEWORK = re.compile(rb"tensorflow|torch|keras|slim|\btf\b|\bnn\b")
+#: words that show a class-imbalanced sigmoid/BCE setup (BIA501)
+_IMBALANCE = re.compile(r"pos_weight|class_weight|\bprior\b|focal|imbalanc|positive_rate|base_rate")
 _PY2_HINTS = ("Missing parentheses in call to 'print'", "Missing parentheses in call to 'exec'")
 _PY2_SYNTAX = re.compile(r"^\s*(print\s+[\"'\w]|exec\s+[\"'\w]|except\s+\w+(\.\w+)*\s*,\s*\w+\s*:)", re.M)
 
@@ -49,6 +51,8 @@ def analyse_source(path: str, data: bytes) -> FileModel:
     except (cst.ParserSyntaxError, RecursionError) as exc:
         return FileModel(path, error=FileError(path, f"libcst cannot parse this file: {exc}".splitlines()[0]))
     sites, loaded, hints = Interpreter(path, source, module, tree).run()
+    if _IMBALANCE.search(source):
+        hints["imbalance"] = True
     return FileModel(path, sites=sites, weights_loaded=loaded, hints=hints)
 
 

@@ -74,8 +74,8 @@ def follow(t: Tensor) -> tuple[str, Optional[bool]]:
             act = act or name
             out = True
             break
-        else:  # unknown consumer
-            return act or "unknown", None
+        else:  # unknown consumer; a softmax is an output whoever takes it
+            return (act, True) if act == "softmax" else (act or "unknown", None)
     else:
         return act or "unknown", None
     if out and act in _HIDDEN_ACTS:

@@ -244,6 +244,8 @@ class Interpreter:
             for v in _vars_in(ret):
                 if v.chain[-1][0] is frame:
                     self.escaped.append((v, info))
+            if isinstance(ret, ListV) and sum(isinstance(i, Tensor) for i in ret.items) > 1:
+                sink = "other"  # ``return hidden, logits``: which one is the output is not visible
             for t in _tensors_in(ret):
                 self.consume(t, sink, act, None)
 
