@@ -162,8 +162,12 @@ def to_site(d: Draft, path: str, comment: str) -> BiasSite:
                 d.attrs.setdefault(f"kernel_{key}", d.kernel.draft.attrs[key])
     if d.var is not None:
         d.attrs.setdefault("used", d.var.used)
+        # only a plain local name is known not to be used elsewhere (self.b may be, in a subclass)
+        d.attrs.setdefault("local", bool(d.var.bindings) and all(n.isidentifier() for n in d.var.bindings))
     if d.ref is not None:
         d.attrs.setdefault("ref_line", d.ref.line)
+    if "ref_drafts" in d.attrs:
+        d.attrs["ref_lines"] = sorted({r.line for r in d.attrs.pop("ref_drafts")})
     fields = {k: v for k, v in d.attrs.items() if k in _SITE_FIELDS}
     notes = {k: v for k, v in d.attrs.items() if k not in _SITE_FIELDS}
     if out is True and (d.attrs.get("gate") or kind == "recurrent"):

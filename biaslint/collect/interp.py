@@ -541,6 +541,7 @@ class Interpreter:
     def _name_value(self, v: Value, name: str) -> None:
         if isinstance(v, Var):
             v.names.append(name)
+            v.bindings.append(name)
             if v.draft.layer_name is None:
                 v.draft.layer_name = self._scoped(name)
         elif isinstance(v, LayerObj) and v.draft.layer_name is None and name not in _GENERIC:
@@ -1610,7 +1611,10 @@ class Interpreter:
         if isinstance(owner, LayerObj):
             framework = owner.spec.framework
             d = self.draft_at(c, framework, api, owner.spec.kind, init)
-            d.ref = owner.draft
+            d.ref = d.ref or owner.draft  # a helper re-initialising several layers: keep them all
+            refs = d.attrs.setdefault("ref_drafts", [])
+            if owner.draft not in refs:
+                refs.append(owner.draft)
             if target.gate is not None and owner.spec.kind == "recurrent":
                 if target.gate == 1 and "GRU" not in owner.api:
                     d.set(gate="forget")

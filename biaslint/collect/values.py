@@ -96,6 +96,7 @@ class Var(Value):
     role: Optional[str] = None  # "bias" | "weight" | "scale" | "offset"
     consumed_in: Optional[Frame] = None
     used: bool = False  # appears anywhere after creation (an argument, an operand, a return)
+    bindings: list[str] = field(default_factory=list)  # the Python targets it was assigned to
 
 
 @dataclass(eq=False)

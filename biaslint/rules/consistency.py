@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from biaslint.model import BiasSite, Finding
-from biaslint.rules.registry import HIDDEN_KINDS, Context, constant, fmt, rule
+from biaslint.rules.registry import HIDDEN_KINDS, Context, constant, fmt, rule, weight_text
 
 _VGG = """
 import tensorflow as tf
@@ -82,7 +82,8 @@ def kinds_differ(ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             first,
             "BIA301",
-            f"in {scope}, hidden conv biases start at {conv_txt} but fully-connected ones at {dense_txt}: "
+            f"in {scope}, hidden conv biases start at {conv_txt} but fully-connected ones at {dense_txt}"
+            f"{weight_text(first)}: "
             "AlexNet's heuristic (AlexNet §5) copied along; VGG used zeros throughout (VGG §3.1) and bias "
             f"init matters far less than weight init (CS231n){tail}",
         )

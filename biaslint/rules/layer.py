@@ -240,7 +240,7 @@ def unused_or_double_bias(ctx: Context) -> Iterator[Finding]:
                 f"this {s.layer_kind} layer has its own bias and its output gets a "
                 "second one added; drop one of them",
             )
-        elif s.notes.get("used") is False and s.consumers == 0 and not s.reinit:
+        elif s.notes.get("used") is False and s.consumers == 0 and not s.reinit and s.notes.get("local"):
             yield ctx.finding(
                 s,
                 "BIA205",

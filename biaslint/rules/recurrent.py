@@ -66,7 +66,7 @@ def forget_gate(ctx: Context) -> Iterator[Finding]:
             continue
         api = s.api.rsplit(".", 1)[-1]
         if s.framework == "torch" and api in ("LSTM", "LSTMCell") and s.init_kind != "none":
-            mine = [f for f in forget_inits if f.notes.get("ref_line") in (s.line, None)]
+            mine = [f for f in forget_inits if s.line in f.notes.get("ref_lines", [s.line])]
             if not mine:
                 yield ctx.finding(
                     s,
@@ -165,8 +165,9 @@ def gate_slice(ctx: Context) -> Iterator[Finding]:
     "Keras LSTM initializer overridden",
     "info",
     what="Flags a Keras LSTM with a custom `bias_initializer` while `unit_forget_bias=True` (the default).",
-    why="With unit_forget_bias=True Keras builds the bias itself: zeros plus ones on the forget gate. "
-    "The custom initializer is not what the layer starts with.",
+    why="With unit_forget_bias=True Keras builds the bias as [init(units), ones(units), init(2*units)]: "
+    "the custom initializer is used for the input, cell and output gates, but the forget slice "
+    "is overwritten with ones — often not what the custom initializer was meant to do.",
     example="layers.LSTM(128, bias_initializer='ones')",
     instead="layers.LSTM(128)  # or unit_forget_bias=False if the custom init is really wanted",
     sources=["Keras docs: LSTM(unit_forget_bias=True, bias_initializer='zeros')"],
@@ -189,8 +190,8 @@ def keras_lstm_override(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA403",
-                f"custom bias_initializer ({s.init_kind}) with unit_forget_bias=True: "
-                "Keras starts the bias at zeros with ones on the forget gate instead",
+                f"custom bias_initializer ({s.init_kind}) with unit_forget_bias=True: Keras uses it for the "
+                "input, cell and output gates but overwrites the forget slice with ones (Keras LSTM docs)",
             )
 
 

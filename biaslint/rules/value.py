@@ -107,8 +107,8 @@ def negative_before_relu(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA102",
-                f"hidden {s.layer_kind} bias starts at {fmt(value)} before ReLU: units start inactive "
-                "and may never recover (dying ReLU); use 0 (CS231n)",
+                f"hidden {s.layer_kind} bias starts at {fmt(value)} before ReLU{weight_text(s)}: "
+                "units start inactive and may never recover (dying ReLU); use 0 (CS231n)",
             )
 
 
@@ -158,8 +158,9 @@ def random_spread(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA103",
-                f"{s.layer_kind} bias drawn from {s.init_kind} with {what} {fmt(s.init_value)}: the weights "
-                "already break symmetry, random biases only add noise; start at zeros (CS231n)",
+                f"{s.layer_kind} bias drawn from {s.init_kind} with {what} {fmt(s.init_value)}"
+                f"{weight_text(s)}: "
+                "the weights already break symmetry, random biases only add noise; start at zeros (CS231n)",
             )
 
 
@@ -219,6 +220,6 @@ def absurd_constant(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA105",
-                f"{s.layer_kind} bias starts at {fmt(value)}: non-finite or absurdly large, it saturates "
-                "the units or breaks the first step; use a small finite value, usually 0",
+                f"{s.layer_kind} bias starts at {fmt(value)}{weight_text(s)}: non-finite or absurdly large, "
+                "it saturates the units or breaks the first step; use a small finite value, usually 0",
             )

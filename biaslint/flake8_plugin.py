@@ -1,0 +1,94 @@
+"""flake8 plugin: the ``BIA`` codes of ``biaslint check``, reported by flake8.
+
+Registered as ``flake8.extension: BIA = biaslint.flake8_plugin:BiasLintChecker``. It runs the
+same engine as ``biaslint check`` (:func:`biaslint.engine.check_source`) on the lines flake8
+has already read, so stdin works and the file is not read twice. Selection, ``--ignore``,
+``--per-file-ignores`` and ``# noqa`` are left to flake8; only the rule thresholds are
+options of their own::
+
+    [flake8]
+    biaslint-large-constant = 0.5
+    biaslint-random-spread = 0.1
+    biaslint-absurd-constant = 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from biaslint import __version__, engine
+from biaslint.config import Settings
+
+#: flake8 option -> Settings field; the defaults come from Settings itself
+_OPTIONS = {
+    "--biaslint-large-constant": ("large_constant", "BIA101: flag a hidden bias this large before a ReLU"),
+    "--biaslint-random-spread": ("random_spread", "BIA103: flag a random bias with this stddev/half-width"),
+    "--biaslint-absurd-constant": ("absurd_constant", "BIA105: a bias constant this large is absurd"),
+}
+
+
+class BiasLintChecker:
+    """flake8-bugbear-style AST plugin; the AST itself is not used (biaslint parses with libcst)."""
+
+    name = "biaslint"
+    version = __version__
+    #: thresholds from the flake8 options; select/ignore stay flake8's job (Settings keeps "BIA")
+    settings: ClassVar[Settings] = Settings()
+
+    def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
+        self.tree = tree
+        self.filename = filename
+        self.lines = lines
+
+    @classmethod
+    def add_options(cls, option_manager: Any) -> None:
+        defaults = Settings()
+        for flag, (field, help_text) in _OPTIONS.items():
+            default = getattr(defaults, field)
+            option_manager.add_option(
+                flag,
+                type=float,
+                default=default,
+                metavar="X",
+                parse_from_config=True,
+                help=f"{help_text} (default: {default:g})",
+            )
+
+    @classmethod
+    def parse_options(cls, options: argparse.Namespace) -> None:
+        settings = Settings()
+        for flag, (field, _) in _OPTIONS.items():
+            setattr(settings, field, _threshold(flag, getattr(options, _dest(flag))))
+        cls.settings = settings
+
+    def run(self) -> Iterator[tuple[int, int, str, type[BiasLintChecker]]]:
+        # flake8 has decoded the file (and stripped a BOM); biaslint reads UTF-8 bytes.
+        data = "".join(self.lines).encode("utf-8", "surrogatepass")
+        try:
+            model = engine.check_source(self.filename, data, self.settings, noqa=False)
+        except RecursionError:  # too deeply nested: `biaslint check` reports it, flake8 cannot
+            return
+        if model.error is not None:  # syntax errors and the like: flake8 reports those itself
+            return
+        for finding in model.findings:
+            yield finding.line, finding.col, f"{finding.code} {finding.message}", type(self)
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _threshold(flag: str, value: Any) -> float:
+    """A positive number; values from a config file arrive as strings (flake8 leaves them so)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not number > 0:  # also NaN
+        from flake8.exceptions import ExecutionError  # only ever reached when flake8 runs us
+
+        raise ExecutionError(f"{flag.lstrip('-')} must be a positive number, not {value!r}")
+    return number
