@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from biaslint import engine
 from biaslint.collect import analyse_source
 from biaslint.collect.collector import MENTIONS_FRAMEWORK
+from biaslint.config import Settings
 
 
 def _files(paths: list[str]) -> list[tuple[str, bytes]]:
@@ -76,6 +77,12 @@ def main() -> None:
         for path, data, _ in parsable:
             sites += len(analyse_source(path, data).sites)
 
+    settings = Settings()
+
+    def check() -> None:
+        for path, data, _ in parsable:
+            engine.check_source(path, data, settings)
+
     def parse_irrelevant() -> None:
         for _, _, text in irrelevant:
             libcst.parse_module(text)
@@ -86,6 +93,7 @@ def main() -> None:
 
     t_parse = _best(parse_relevant, args.repeat)
     t_inv = _best(inventory, args.repeat)
+    t_chk = _best(check, args.repeat)
     print(
         f"files: {len(files)} found, {len(parsable)} parsable, {len(relevant)} mention a framework "
         f"({lines} lines); {sites} bias sites"
@@ -95,6 +103,7 @@ def main() -> None:
         f"biaslint inventory (all parsable files):    {t_inv:8.3f} s   {len(parsable) / t_inv:8.1f} files/s"
     )
     print(f"ratio inventory / bare parse:               {t_inv / t_parse:8.2f} x")
+    print(f"ratio check (inventory + rules) / parse:    {t_chk / t_parse:8.2f} x")
     if irrelevant:
         t_pi = _best(parse_irrelevant, args.repeat)
         t_si = _best(skip_irrelevant, args.repeat)

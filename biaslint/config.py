@@ -6,6 +6,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import fnmatch
+import math
 import os
 import re
 import sys
@@ -94,8 +95,8 @@ def apply(settings: Settings, values: dict[str, Any], where: str, known: Optiona
                 number = float(value)
             except (TypeError, ValueError):
                 raise ConfigError(f"{where}: '{raw_key}' must be a number, not {value!r}") from None
-            if number <= 0:
-                raise ConfigError(f"{where}: '{raw_key}' must be positive")
+            if not math.isfinite(number) or number <= 0:
+                raise ConfigError(f"{where}: '{raw_key}' must be a positive number")
             setattr(settings, key, number)
         elif key in LIST_KEYS:
             items = _as_list(value, raw_key, where)

@@ -82,6 +82,12 @@ def test_missing_path_and_unreadable_file(capsys: pytest.CaptureFixture[str], tm
     assert len(doc["sites"]) == 16
 
 
+def test_check_treats_a_named_empty_file_as_clean(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "__init__.py").write_bytes(b"")
+    assert main(["check", str(tmp_path / "__init__.py")]) == 0
+    assert capsys.readouterr().out == ""
+
+
 def test_empty_files_found_by_walking_are_fine(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_bytes(b"")
