@@ -50,6 +50,12 @@ def main() -> None:
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--repeat", type=int, default=1, help="take the best of N runs of each measurement")
     ap.add_argument("--jobs", type=int, default=2, help="workers for the pool measurement")
+    ap.add_argument(
+        "--probe",
+        default=None,
+        metavar="FILE",
+        help="also time a default probe of FILE's first finding (needs biaslint[probe])",
+    )
     args = ap.parse_args()
 
     files = _files(args.paths)
@@ -114,8 +120,28 @@ def main() -> None:
     t1 = _best(lambda: engine.run(paths, jobs=1), args.repeat)
     tn = _best(lambda: engine.run(paths, jobs=args.jobs), args.repeat)
     print(f"engine.run jobs=1: {t1:.3f} s, jobs={args.jobs}: {tn:.3f} s  (speed-up {t1 / tn:.2f} x)")
+    if args.probe:
+        _time_probe(args.probe)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {peak:.0f} MiB")
+
+
+def _time_probe(path: str) -> None:
+    """The default probe (5 seeds x 200 steps, every arm and weight setup) of one finding."""
+    from biaslint.probe import Budget, load_backend, plan_for, run_plans
+
+    model = engine.check_source(path, Path(path).read_bytes(), Settings())
+    plans = [p for p in plan_for(model, model.findings) if p.kind == "train"][:1]
+    if not plans:
+        print(f"probe: no trainable finding in {path}")
+        return
+    backend = load_backend("torch")
+    t0 = time.perf_counter()
+    results = run_plans(plans, backend, Budget(), lambda *a: None)
+    elapsed = time.perf_counter() - t0
+    runs = sum(len(r.arms) * r.budget.seeds for r in results)
+    verdicts = ", ".join(f"{r.setup}: {r.verdict}" for r in results)
+    print(f"probe of {plans[0].code} in {path}: {elapsed:.1f} s for {runs} training runs ({verdicts})")
 
 
 if __name__ == "__main__":

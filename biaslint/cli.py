@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any, Optional
 
 from biaslint import __version__, config, engine, report
+from biaslint.probe import ProbeError
 from biaslint.rules import RULES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -76,8 +78,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--absurd-constant", type=float, default=None, metavar="X", help="BIA105 threshold (default 100)"
     )
 
+    chk.add_argument(
+        "--probe",
+        action="store_true",
+        help="train a small surrogate per finding, attach its verdict (biaslint[probe])",
+    )
+
     inv = sub.add_parser("inventory", help="list every bias site with its layer, init and activation")
     _paths(inv)
+
+    prb = sub.add_parser(
+        "probe",
+        help="train small surrogates to confirm or refute a file's findings",
+        description="Rebuild a small surrogate of the model the static analysis saw and train the "
+        "file's bias init against the advised one over several seeds (CPU, seconds). The analysed "
+        "code is not imported or run -- unless you pass --model, which DOES import and run your code.",
+    )
+    prb.add_argument("path", metavar="PATH")
+    prb.add_argument("--rule", type=_codes, default=None, metavar="CODES", help="only these rule codes")
+    prb.add_argument("--seeds", type=int, default=5, metavar="N", help="paired seeds per arm (default 5)")
+    prb.add_argument("--steps", type=int, default=200, metavar="N", help="steps per run (default 200)")
+    prb.add_argument("--backend", choices=("torch", "tensorflow"), default="torch")
+    prb.add_argument("--plot", default=None, metavar="FILE.png", help="draw the arms' loss curves")
+    prb.add_argument("--format", choices=("text", "json"), default="text")
+    prb.add_argument(
+        "--model",
+        default=None,
+        metavar="MODULE:FACTORY",
+        help="probe your own model: IMPORTS AND RUNS your code (factory returns an nn.Module "
+        "or a Keras model)",
+    )
+    prb.add_argument(
+        "--input-shape",
+        default=None,
+        metavar="D,D,...",
+        help="input shape for --model, without the batch dimension (e.g. 3,32,32)",
+    )
 
     rules = sub.add_parser("rules", help="list all rules (code, severity, title)")
     rules.add_argument("--format", choices=("text", "markdown"), default="text")
@@ -100,11 +136,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _check(args)
         if args.command == "inventory":
             return _inventory(args)
+        if args.command == "probe":
+            return _probe(args)
         if args.command == "rules":
             print(rules_table(args.format))
             return EXIT_OK
         return _explain(args.code)
-    except config.ConfigError as exc:
+    except (config.ConfigError, ProbeError) as exc:
         print(f"biaslint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # `biaslint check . | head`
@@ -166,4 +204,42 @@ def _explain(code: str) -> int:
         print(f"biaslint: error: unknown rule {code!r} (see `biaslint rules`)", file=sys.stderr)
         return EXIT_ERROR
     print(rule.doc())
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from biaslint.probe import Budget, load_backend, plan_for, run_plans, to_json
+    from biaslint.probe import report as probe_report
+
+    if args.seeds < 2 or args.steps < 1:
+        raise ProbeError("--seeds must be at least 2 and --steps at least 1")
+    settings = config.load([args.path], {}, set(RULES))
+    result = engine.run([args.path], settings=settings, jobs=1)
+    if result.errors:
+        for e in result.errors:
+            print(f"biaslint: {e.path}: {e.message}", file=sys.stderr)
+        return EXIT_ERROR
+    findings = [f for f in result.findings if not args.rule or any(f.code.startswith(c) for c in args.rule)]
+    model = result.files[0]
+    plans = plan_for(model, findings)
+    budget = Budget(seeds=args.seeds, steps=args.steps)
+    if args.model:
+        from biaslint.probe.usermodel import load_factory, probe_model
+
+        if not args.input_shape:
+            raise ProbeError("--model needs --input-shape (e.g. 3,32,32)")
+        shape = tuple(int(d) for d in args.input_shape.split(","))
+        results = probe_model(load_factory(args.model, args.path), args.model, shape, plans, budget)
+    else:
+        backend = load_backend(args.backend)
+        results = run_plans(plans, backend, budget)
+    skipped = [f"not probed: {p.code} at line {p.first.line}: {p.why_not}" for p in plans if p.kind == "skip"]
+    if not plans:
+        skipped.append("no findings to probe in this file")
+    if args.plot:
+        probe_report.plot(results, args.plot)
+    if args.format == "json":
+        print(json.dumps(to_json(results), indent=2))
+    else:
+        print(probe_report.text(results, skipped))
     return EXIT_OK

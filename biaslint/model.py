@@ -122,9 +122,10 @@ class Finding:
     message: str
     site: Optional[BiasSite] = None
     fix: Optional[str] = None
+    probe: Optional[str] = None  # the probe's verdict, with ``check --probe``
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
             "line": self.line,
             "col": self.col,
@@ -132,6 +133,9 @@ class Finding:
             "severity": self.severity,
             "message": self.message,
         }
+        if self.probe is not None:
+            out["probe"] = self.probe
+        return out
 
 
 @dataclass

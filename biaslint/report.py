@@ -69,10 +69,12 @@ def inventory_text(result: RunResult) -> str:
 
 def finding_line(f: Finding, colour: bool = False) -> str:
     """flake8's layout: ``path:line:col: CODE [severity] message`` (col 1-based)."""
+    probe = f" [probe: {f.probe}]" if f.probe else ""
     if colour:
         sev = f"{_COLOURS[f.severity]}{f.severity}{_RESET}"
-        return f"{_BOLD}{f.path}{_RESET}:{f.line}:{f.col + 1}: {_BOLD}{f.code}{_RESET} [{sev}] {f.message}"
-    return f"{f.path}:{f.line}:{f.col + 1}: {f.code} [{f.severity}] {f.message}"
+        where = f"{_BOLD}{f.path}{_RESET}:{f.line}:{f.col + 1}:"
+        return f"{where} {_BOLD}{f.code}{_RESET} [{sev}] {f.message}{probe}"
+    return f"{f.path}:{f.line}:{f.col + 1}: {f.code} [{f.severity}] {f.message}{probe}"
 
 
 def error_line(e: FileError) -> str:

@@ -1,0 +1,29 @@
+"""``biaslint check --probe``: run each finding's probe and attach the verdict to it."""
+
+from __future__ import annotations
+
+from biaslint.engine import RunResult
+from biaslint.probe import Budget, ProbeResult, load_backend, plan_for, run_plans
+
+
+def summary(results: list[ProbeResult]) -> str:
+    parts = []
+    for r in results:
+        effect = f", effect {r.comparison.effect:+.3f}" if r.comparison else ""
+        parts.append(f"{r.verdict.replace('_', ' ')} ({r.setup}{effect})")
+    return "; ".join(parts)
+
+
+def attach(result: RunResult, args_backend: str = "torch", budget: Budget | None = None) -> None:
+    backend = load_backend(args_backend)
+    for model in result.files:
+        if not model.findings:
+            continue
+        for plan in plan_for(model, model.findings):
+            if plan.kind == "skip":
+                for f in plan.findings:
+                    f.probe = f"not probed: {plan.why_not}"
+                continue
+            text = summary(run_plans([plan], backend, budget or Budget()))
+            for f in plan.findings:
+                f.probe = text

@@ -1,0 +1,127 @@
+"""What a probe trains, independent of the backend that trains it.
+
+The static analysis gives a ``Surrogate``: a small model of the same shape as the user's
+(layer kinds in order, activations, the file's weight init, the biases in question), scaled
+down to train on the CPU in seconds. ``Arm``s differ only in bias inits; every arm of a seed
+starts from the same weights and sees the same batches, so differences are the bias's doing.
+Backends (``torch_backend``, ``tf_backend``) implement ``Backend.run``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Optional, Protocol
+
+Task = Literal["digits_cnn", "digits_mlp", "adding_lstm", "bn_demo"]
+
+#: the bias init of one layer in one arm: ("zeros"|"constant"|"normal"|"uniform"|"default", value)
+BiasInit = tuple[str, Optional[float]]
+
+
+@dataclass(frozen=True)
+class Layer:
+    kind: Literal["conv", "dense"]
+    width: int  # channels or units, already scaled down
+    activation: str  # relu | sigmoid | tanh | none | batchnorm (BN then relu)
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    task: Task
+    hidden: tuple[Layer, ...]  # hidden layers in order; the output layer is added by the task
+    weight_init: tuple[str, Optional[float]]  # ("truncated_normal", 0.1) | ("he_normal", None) | ...
+    n_out: int = 10  # 10 digit classes, or 1 for the binary "is it a 0?" sigmoid task
+    output_activation: str = "softmax"  # softmax | sigmoid
+    seq_len: int = 50  # adding_lstm only
+    hidden_size: int = 32  # adding_lstm only
+
+    def describe(self) -> str:
+        if self.task == "adding_lstm":
+            return f"LSTM({self.hidden_size}) on the adding problem (T={self.seq_len})"
+        if self.task == "bn_demo":
+            return "one layer followed by batch norm (deterministic)"
+        layers = " -> ".join(f"{'conv' if h.kind == 'conv' else 'fc'}{h.width}" for h in self.hidden)
+        wk, ws = self.weight_init
+        w = f"{wk}({ws:g})" if ws is not None else wk
+        data = "8x8 digits" if self.task == "digits_cnn" else "digits (flattened)"
+        return f"{layers} -> {self.n_out} on {data}, weights {w}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["description"] = self.describe()
+        return out
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str  # "yours" | "advised" | "framework default"
+    #: bias init per hidden layer index, and for the output layer under key -1
+    biases: tuple[tuple[int, BiasInit], ...]
+    #: LSTM forget-gate bias (adding_lstm only; None keeps the framework's default)
+    forget_bias: Optional[float] = None
+
+    def bias_for(self, index: int) -> BiasInit:
+        for i, init in self.biases:
+            if i == index:
+                return init
+        return ("zeros", 0.0)
+
+    def describe(self) -> str:
+        if self.forget_bias is not None:
+            return f"forget-gate bias {self.forget_bias:g}"
+        hidden = " ".join(_fmt(init) for i, init in self.biases if i >= 0)
+        out = next((_fmt(init) for i, init in self.biases if i == -1), "0")
+        return f"hidden [{hidden}], out {out}" if hidden else f"out {out}"
+
+
+def _fmt(init: BiasInit) -> str:
+    kind, value = init
+    if kind == "constant" and value is not None:
+        return f"{value:g}"
+    return kind if value is None else f"{kind}({value:g})"
+
+
+@dataclass
+class ArmRun:
+    """One arm trained from one seed."""
+
+    loss_init: float
+    loss_final: float
+    accuracy: Optional[float]  # None for regression tasks
+    dead_relu_frac: Optional[float]  # fraction of hidden ReLU units that are 0 on every eval input, at init
+    grad_norm: float  # global gradient norm of the first step
+    curve: list[float] = field(default_factory=list)  # training loss, one point per logged step
+
+
+@dataclass
+class Budget:
+    seeds: int = 5
+    steps: int = 200
+    batch_size: int = 64
+    lr: float = 0.05
+    log_every: int = 10
+
+
+class Backend(Protocol):
+    name: str
+
+    def run(self, surrogate: Surrogate, arm: Arm, seed: int, budget: Budget) -> ArmRun:
+        """Train ``arm`` of ``surrogate`` from ``seed``; equal seeds give equal weights and batches."""
+        ...
+
+    def bn_demo(self, kind: str, seed: int) -> dict[str, float]:
+        """BIA201: a layer with bias into batch norm. Returns ``max_output_change`` (how much the
+        normalised output moves when the bias changes from 0 to 1) and ``bias_grad_norm``."""
+        ...
+
+    def run_model(
+        self,
+        model: Any,
+        input_shape: tuple[int, ...],
+        variant: dict[str, BiasInit],
+        seed: int,
+        budget: Budget,
+    ) -> ArmRun:
+        """``--model``: a copy of the user's model with ``variant`` applied ({"conv"|"dense"|
+        "output"|"all": init}; an empty variant keeps the model as built), on synthetic inputs."""
+        ...
