@@ -177,6 +177,10 @@ def _check(args: argparse.Namespace) -> int:
     result = engine.run(
         args.paths, exclude, args.jobs, _read_stdin(args.paths), args.stdin_filename, settings
     )
+    if args.probe:
+        from biaslint.probe.attach import attach
+
+        attach(result)
     if args.format == "json":
         print(report.findings_json(result))
     else:

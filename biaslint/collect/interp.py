@@ -10,17 +10,30 @@ layers see the forward() that applies them. All framework knowledge comes from t
 from __future__ import annotations
 
 import ast
-import math
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Optional, TypeVar, Union
+from typing import Any, Optional, Union
 
 import libcst as cst
 
 from biaslint.collect import table as T
 from biaslint.collect.drafts import Draft, looks_like_bias, to_site
+from biaslint.collect.evaluate import (
+    MATH,
+    MATH_CONSTS,
+    act_name,
+    arg,
+    arith,
+    const_init,
+    flatten_items,
+    init_from_spec,
+    shape_of,
+    sym_arith,
+    tensors_in,
+    vars_in,
+)
 from biaslint.collect.locate import Locator, Stmt, body_of
 from biaslint.collect.names import AliasTable, canonical, dotted
 from biaslint.collect.values import (
@@ -241,12 +254,12 @@ class Interpreter:
             act = self._loss_act(self_obj.loss)
             sink = "loss" if act else sink
         for ret in frame.returns:
-            for v in _vars_in(ret):
+            for v in vars_in(ret):
                 if v.chain[-1][0] is frame:
                     self.escaped.append((v, info))
             if isinstance(ret, ListV) and sum(isinstance(i, Tensor) for i in ret.items) > 1:
                 sink = "other"  # ``return hidden, logits``: which one is the output is not visible
-            for t in _tensors_in(ret):
+            for t in tensors_in(ret):
                 self.consume(t, sink, act, None)
 
     def call_inline(
@@ -274,7 +287,7 @@ class Interpreter:
                 break
         if call is not None:
             line, col = self.position(call)
-            for v in _vars_in(result):
+            for v in vars_in(result):
                 if v.chain[-1][0] is frame:
                     v.chain.append((caller, line, col))
         return result
@@ -385,7 +398,7 @@ class Interpreter:
             self.bind(small.target, self.binop(small.operator, cur, rhs))
         elif isinstance(small, cst.Return) and small.value is not None:
             ret = self.eval(small.value)
-            for v in _vars_in(ret):
+            for v in vars_in(ret):
                 v.used = True
             self.frame.returns.append(ret)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
@@ -679,7 +692,7 @@ class Interpreter:
         base = self.eval(e.value)
         if isinstance(base, QName):
             q = canonical(f"{base.name}.{name}")
-            return Const(_MATH_CONSTS[q]) if q in _MATH_CONSTS else QName(q)
+            return Const(MATH_CONSTS[q]) if q in MATH_CONSTS else QName(q)
         if isinstance(base, ModObj):
             if name in base.attrs:
                 return base.attrs[name]
@@ -881,11 +894,11 @@ class Interpreter:
         na, nb = number(a), number(b)
         if na is not None and nb is not None:
             try:
-                return Const(_arith(op, na, nb))
+                return Const(arith(op, na, nb))
             except (ArithmeticError, ValueError, TypeError):
                 return UNKNOWN
         if isinstance(a, Sym) or isinstance(b, Sym):
-            return _sym_arith(op, a, b)
+            return sym_arith(op, a, b)
         if isinstance(op, (cst.Add, cst.AddAssign)):
             if isinstance(a, Tensor) and _is_bias_like(b):
                 return self.apply_bias(a, b, None)
@@ -970,20 +983,20 @@ class Interpreter:
         if q in T.LAYERS:
             return self.make_layer(q, T.LAYERS[q], c, args, kwargs)
         if q in T.SEQUENTIAL:
-            items = _flatten_items(args)
+            items = flatten_items(args)
             seq = SeqObj(items, q, is_model=q.startswith("keras"))
             if not self.ghost:
                 self.seqs.append(seq)
             return seq
         if q in T.MODULE_LISTS:
-            return ListV(_flatten_items(args))
+            return ListV(flatten_items(args))
         if q in T.VARIABLE_CREATORS:
             return self.create_var(q, T.VARIABLE_CREATORS[q], c, args, kwargs)
         if q in T.INITIALIZERS:
             return self.initializer(q, T.INITIALIZERS[q], args, kwargs)
         if q in T.TORCH_INIT_FUNCS:
             target = args[0] if args else kwargs.get("tensor", UNKNOWN)
-            init = _init_from_spec(T.TORCH_INIT_FUNCS[q], args, kwargs)
+            init = init_from_spec(T.TORCH_INIT_FUNCS[q], args, kwargs)
             return self.reinit(target, init, q, c, through_init=True)
         if q in T.BIAS_APPLY:
             kind, pos, kw, kpos = T.BIAS_APPLY[q]
@@ -1031,7 +1044,7 @@ class Interpreter:
             return out
         if q in T.ACTIVATION_BY_ARG:
             name = args[0] if args else kwargs.get("activation", UNKNOWN)
-            return ActObj(_act_name(name) or "unknown")
+            return ActObj(act_name(name) or "unknown")
         if q in T.ACTIVATIONS:
             if _is_class(q):
                 return ActObj(T.ACTIVATIONS[q])
@@ -1048,7 +1061,7 @@ class Interpreter:
             return Tensor()
         if q in T.MODEL_SINKS:
             outs = kwargs.get("outputs", args[1] if len(args) > 1 else UNKNOWN)
-            tensors = list(_tensors_in(outs))
+            tensors = list(tensors_in(outs))
             for t in tensors:
                 self.consume(t, "model", None, None)
             return SeqObj([], q, applied=True, is_model=True, outputs=tensors)
@@ -1058,36 +1071,36 @@ class Interpreter:
             return self.passthrough(args[0] if args else UNKNOWN)
         if q == "slim.arg_scope":
             return self.arg_scope(args, kwargs)
-        if q in _SLIM_REPEAT:
+        if q in T.SLIM_REPEAT:
             return self.slim_repeat(q, c, args, kwargs)
-        if q in _WRAPPERS:
+        if q in T.WRAPPERS:
             inner = args[0] if args else kwargs.get("layer", kwargs.get("cell", UNKNOWN))
             if isinstance(inner, ListV):
                 return inner.items[-1] if inner.items else UNKNOWN
             return inner
-        if q in _BIRNN_RUNNERS and len(args) >= 3:
+        if q in T.BIRNN_RUNNERS and len(args) >= 3:
             both: list[Value] = [
                 self.apply_layer(cell, args[2]) if isinstance(cell, LayerObj) else Tensor()
                 for cell in args[:2]
             ]
             return ListV([ListV(both), UNKNOWN])
-        if q in _RNN_RUNNERS:
+        if q in T.RNN_RUNNERS:
             cell = args[0] if args else kwargs.get("cell", UNKNOWN)
             x = args[1] if len(args) > 1 else kwargs.get("inputs", UNKNOWN)
             if isinstance(cell, LayerObj):
                 return ListV([self.apply_layer(cell, x), UNKNOWN])
             return ListV([Tensor(), UNKNOWN])
-        if q in _SCOPES:
+        if q in T.SCOPES:
             name = args[0] if args else kwargs.get("name_or_scope", kwargs.get("name", UNKNOWN))
             if isinstance(name, Const) and isinstance(name.value, str):
                 return Const("scope:" + name.value)
             return Const("scope:")
-        if q in _INPUTS:
+        if q in T.INPUTS:
             return Tensor()
-        if q in _MATH:
+        if q in MATH:
             n = number(args[0]) if args else None
             try:
-                return Const(_MATH[q](n)) if n is not None else UNKNOWN
+                return Const(MATH[q](n)) if n is not None else UNKNOWN
             except (ValueError, OverflowError):
                 return UNKNOWN
         if q == "getattr" and len(args) >= 2:
@@ -1156,7 +1169,7 @@ class Interpreter:
             return UNKNOWN
         if isinstance(obj, (ParamRef, Var)):
             if name in T.TENSOR_INIT_METHODS:
-                init = _init_from_spec(T.TENSOR_INIT_METHODS[name], args, kwargs)
+                init = init_from_spec(T.TENSOR_INIT_METHODS[name], args, kwargs)
                 return self.reinit(obj, init, f"torch.Tensor.{name}", c, through_init=False)
             if name in ("chunk", "split") and isinstance(obj, ParamRef):
                 n = number(args[0]) if args else None
@@ -1188,7 +1201,7 @@ class Interpreter:
             k = args[0]
             if isinstance(k, Const):
                 return obj.items.get(str(k.value), UNKNOWN)
-        if name in _SAME_OBJECT and isinstance(obj, (ModObj, LayerObj, SeqObj)):
+        if name in T.SAME_OBJECT and isinstance(obj, (ModObj, LayerObj, SeqObj)):
             return obj
         if isinstance(obj, ModObj):
             if name in T.WEIGHT_METHODS:
@@ -1219,7 +1232,7 @@ class Interpreter:
                 return self.kernel_op("dense", obj, args[0] if args else UNKNOWN)
             if name in ("add", "add_") and args and _is_bias_like(args[0]):
                 return self.apply_bias(obj, args[0], None)
-            if name in _SHAPE_QUERIES:
+            if name in T.SHAPE_QUERIES:
                 return UNKNOWN
             if name in T.SPLIT_METHODS:
                 self.consume(obj, "other", None, None)
@@ -1238,7 +1251,7 @@ class Interpreter:
         self, q: str, spec: T.LayerSpec, c: cst.Call, args: list[Value], kwargs: dict[str, Value]
     ) -> Value:
         kw = self._with_arg_scopes(q, kwargs)
-        flag = _arg(args, kw, spec.flag_pos, spec.flag) if spec.flag else UNKNOWN
+        flag = arg(args, kw, spec.flag_pos, spec.flag) if spec.flag else UNKNOWN
         if spec.flag_default:
             enabled = not (isinstance(flag, Const) and not flag.value)
         else:
@@ -1246,7 +1259,7 @@ class Interpreter:
         init = spec.default
         if flag is not UNKNOWN and not isinstance(flag, Const):
             init = Init("other")  # ``bias=config.bias``: on or off is decided at run time
-        raw_init = _arg(args, kw, spec.init_pos, spec.init_arg) if spec.init_arg else UNKNOWN
+        raw_init = arg(args, kw, spec.init_pos, spec.init_arg) if spec.init_arg else UNKNOWN
         if (spec.init_arg and spec.init_arg in kw) or (
             spec.init_pos is not None and len(args) > spec.init_pos
         ):
@@ -1265,7 +1278,7 @@ class Interpreter:
             weight = self.init_of(kw[spec.weight_arg])
         own_act = None
         if spec.act_arg:
-            own_act = _act_name(kw[spec.act_arg]) if spec.act_arg in kw else spec.act_default
+            own_act = act_name(kw[spec.act_arg]) if spec.act_arg in kw else spec.act_default
         if spec.framework == "slim" and not enabled and spec.kind != "norm":
             norm = kw.get("normalizer_fn", UNKNOWN)
             if isinstance(norm, QName) and norm.name in T.NORMALIZERS:
@@ -1286,7 +1299,7 @@ class Interpreter:
             draft.set(forget_bias=forget)
             if spec.forget_arg == "forget_bias" and fb is not UNKNOWN:
                 draft.set(gate="forget")
-        units = _arg(args, kw, spec.units_pos, spec.units_arg) if spec.units_arg else UNKNOWN
+        units = arg(args, kw, spec.units_pos, spec.units_arg) if spec.units_arg else UNKNOWN
         if number(units) is not None:
             draft.set(shape=(int(number(units) or 0),))
         for key in ("name", "scope"):
@@ -1303,7 +1316,7 @@ class Interpreter:
             return kwargs
         merged: dict[str, Value] = {}
         for ops, kw in self.arg_scopes:
-            if q in ops or _SLIM_SAME.get(q, q) in ops:
+            if q in ops or T.SLIM_SAME.get(q, q) in ops:
                 merged.update(kw)
         merged.update(kwargs)
         return merged
@@ -1317,7 +1330,7 @@ class Interpreter:
             for o in ops.items:
                 if isinstance(o, QName):
                     names.add(o.name)
-                    names.add(_SLIM_SAME.get(o.name, o.name))
+                    names.add(T.SLIM_SAME.get(o.name, o.name))
         return ArgScopeV([(frozenset(names), dict(kwargs))])
 
     def slim_repeat(self, q: str, c: cst.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
@@ -1500,7 +1513,7 @@ class Interpreter:
             n = args[0] if args and isinstance(args[0], Const) else kwargs.get("name", UNKNOWN)
             rest = args[1:] if args and isinstance(args[0], Const) else args
             name = n.value if isinstance(n, Const) and isinstance(n.value, str) else None
-            shape = _shape(rest[0] if rest else kwargs.get("shape", UNKNOWN))
+            shape = shape_of(rest[0] if rest else kwargs.get("shape", UNKNOWN))
             raw = kwargs.get(
                 "initializer", rest[2] if len(rest) > 2 and q.startswith("tensorflow") else UNKNOWN
             )
@@ -1541,7 +1554,7 @@ class Interpreter:
         return var
 
     def initializer(self, q: str, spec: T.InitSpec, args: list[Value], kwargs: dict[str, Value]) -> Value:
-        init = _init_from_spec(spec, args, kwargs)
+        init = init_from_spec(spec, args, kwargs)
         if spec.kind == "loaded":
             self.numpy_loaded = True
         shape = None
@@ -1554,7 +1567,7 @@ class Interpreter:
                 and args
             ):
                 shape_v = args[0]
-            shape = _shape(shape_v)
+            shape = shape_of(shape_v)
             dt = kwargs.get("dtype")
             if isinstance(dt, QName):
                 dtype = dt.name.rsplit(".", 1)[-1]
@@ -1575,12 +1588,12 @@ class Interpreter:
                 return T.INIT_STRINGS.get(key, Init("other"))
             n = number(v)
             if n is not None:  # tf.Variable(0.1) / nn.Parameter(0.) style scalars
-                return _const_init(n)
+                return const_init(n)
             return Init("other")
         if isinstance(v, QName):
             spec = T.INITIALIZERS.get(v.name)
             if spec is not None:  # an initializer class passed uncalled
-                return _init_from_spec(spec, [], {})
+                return init_from_spec(spec, [], {})
         if isinstance(v, (Var, ParamRef, Tensor)):
             return Init("loaded") if isinstance(v, Tensor) else Init("other")
         return Init("other")
@@ -1767,62 +1780,10 @@ _EVAL: dict[type, Any] = {
     cst.BooleanOperation: Interpreter._eval_boolop,
     cst.Lambda: Interpreter._eval_lambda,
 }
-_MISSING = Const("<missing>")
 _LOGIT_NAME = re.compile(r"logit|cls|class|score", re.I)
 _NOT_BIAS = re.compile(r"pos|embed|token|mask|temperature|noise|prompt|query|anchor", re.I)
 _GENERIC = frozenset({"x", "out", "net", "h", "y", "inputs", "output", "outputs", "layer", "m", "module"})
 _GATES = ("input", "forget", "cell", "output")
-_SHAPE_QUERIES = frozenset(
-    {
-        "get_shape",
-        "size",
-        "dim",
-        "numel",
-        "shape",
-        "ndimension",
-        "item",
-        "nelement",
-        "type",
-        "dtype",
-        "device",
-    }
-)
-_SAME_OBJECT = frozenset(
-    {"to", "cuda", "cpu", "eval", "train", "double", "float", "half", "requires_grad_", "share_memory"}
-)
-_SLIM_REPEAT = frozenset({"slim.repeat", "slim.stack"})
-_SLIM_SAME = {
-    "slim.convolution2d": "slim.conv2d",
-    "slim.conv2d": "slim.convolution2d",
-    "slim.fully_connected": "slim.fully_connected",
-}
-_WRAPPERS = frozenset(
-    {
-        "keras.layers.Bidirectional",
-        "keras.layers.TimeDistributed",
-        "tensorflow.nn.rnn_cell.DropoutWrapper",
-        "tensorflow.nn.rnn_cell.MultiRNNCell",
-        "tensorflow.nn.rnn_cell.ResidualWrapper",
-        "keras.layers.RNN",
-    }
-)
-_RNN_RUNNERS = frozenset(
-    {
-        "tensorflow.nn.dynamic_rnn",
-        "tensorflow.nn.static_rnn",
-        "tensorflow.nn.bidirectional_dynamic_rnn",
-        "tensorflow.nn.rnn_cell.static_rnn",
-        "tensorflow.nn.rnn_cell.static_bidirectional_rnn",
-        "tensorflow.nn.static_bidirectional_rnn",
-    }
-)
-_BIRNN_RUNNERS = frozenset(
-    {"tensorflow.nn.bidirectional_dynamic_rnn", "tensorflow.nn.static_bidirectional_rnn"}
-)
-_SCOPES = frozenset({"tensorflow.variable_scope", "tensorflow.name_scope", "slim.variable_scope"})
-_INPUTS = frozenset(
-    {"keras.Input", "keras.layers.Input", "tensorflow.placeholder", "keras.layers.InputLayer"}
-)
 _BUILTINS = frozenset(
     {
         "isinstance",
@@ -1868,10 +1829,7 @@ def _known(q: str) -> bool:
 
 
 def _is_layer_class(ci: ClassInfo) -> bool:
-    return any(isinstance(b, QName) and b.name in _LAYER_BASES for b in ci.bases)
-
-
-_LAYER_BASES = frozenset({"keras.layers.Layer", "keras.layers.layer.Layer", "keras.Layer"})
+    return any(isinstance(b, QName) and b.name in T.LAYER_BASES for b in ci.bases)
 
 
 def _is_class(q: str) -> bool:
@@ -1886,97 +1844,6 @@ def _is_bias_like(v: Value) -> bool:
     if isinstance(v, Var):
         return v.role not in ("weight", "scale")
     return isinstance(v, ParamRef) and isinstance(v.owner, Var) and v.owner.role not in ("weight", "scale")
-
-
-def _arg(
-    args: list[Value], kw: dict[str, Value], pos: Optional[int], name: Optional[str], missing: Value = UNKNOWN
-) -> Value:
-    if name is not None and name in kw:
-        return kw[name]
-    if pos is not None and len(args) > pos:
-        return args[pos]
-    return missing
-
-
-def _const_init(n: float) -> Init:
-    """A written constant stays a constant (the kind says what the code used, the value what it is)."""
-    return Init("constant", float(n))
-
-
-def _init_from_spec(spec: T.InitSpec, args: list[Value], kwargs: dict[str, Value]) -> Init:
-    if spec.kind == "constant":
-        v = _arg(args, kwargs, spec.pos, spec.kw, _MISSING)
-        if isinstance(v, InitV):  # np.full etc. inside tf.constant_initializer
-            return v.init
-        n = number(v)
-        if v is _MISSING and spec.default is not None:
-            n = spec.default
-        if n is None:
-            if isinstance(v, ListV):
-                nums = [number(i) for i in v.items]
-                if nums and all(x is not None for x in nums) and len(set(nums)) == 1:
-                    return _const_init(nums[0])  # type: ignore[arg-type]
-            return Init("other")
-        return _const_init(n)
-    if spec.kind in ("normal", "truncated_normal"):
-        v = _arg(args, kwargs, spec.pos, spec.kw, _MISSING)
-        n = number(v)
-        return Init(spec.kind, n if n is not None else (spec.default if v is _MISSING else None))
-    if spec.kind == "uniform" and spec.low and spec.high:
-        lo_v = _arg(args, kwargs, spec.low[0], spec.low[1], _MISSING)
-        hi_v = _arg(args, kwargs, spec.high[0], spec.high[1], _MISSING)
-        lo = spec.low[2] if lo_v is _MISSING else number(lo_v)
-        hi = spec.high[2] if hi_v is _MISSING else number(hi_v)
-        return Init("uniform", (hi - lo) / 2 if lo is not None and hi is not None else None)
-    if spec.kind == "zeros":
-        return Init("zeros", 0.0)
-    if spec.kind == "ones":
-        return Init("ones", 1.0)
-    return Init(spec.kind)
-
-
-def _act_name(v: Value) -> Optional[str]:
-    if isinstance(v, Const):
-        if v.value is None:
-            return None
-        if isinstance(v.value, str):
-            return T.ACTIVATION_STRINGS.get(v.value.lower(), "unknown")
-    if isinstance(v, QName):
-        return T.ACTIVATIONS.get(v.name, "unknown")
-    if isinstance(v, ActObj):
-        return v.act
-    return "unknown"
-
-
-def _shape(v: Value) -> Optional[tuple[Optional[int], ...]]:
-    if isinstance(v, ListV):
-        dims: list[Optional[int]] = []
-        for item in v.items:
-            n = number(item)
-            dims.append(int(n) if n is not None and n == int(n) else None)
-        return tuple(dims)
-    n = number(v)
-    if n is not None and n == int(n):
-        return (int(n),)
-    return None
-
-
-def _flatten_items(args: list[Value]) -> list[Value]:
-    items: list[Value] = []
-    for a in args:
-        if isinstance(a, ListV):
-            items.extend(
-                _flatten_items(a.items) if all(isinstance(i, ListV) for i in a.items) and a.items else a.items
-            )
-        elif isinstance(a, DictV):
-            items.extend(a.items.values())
-        else:
-            items.append(a)
-    # OrderedDict([('conv', layer), ...]) arrives as pairs: keep the layers
-    return [
-        i.items[1] if isinstance(i, ListV) and len(i.items) == 2 and isinstance(i.items[0], Const) else i
-        for i in items
-    ]
 
 
 def _kind_of_class(cls: Value) -> tuple[Optional[LayerKind], Optional[str]]:
@@ -2011,26 +1878,6 @@ def _comp_fors(f: cst.CompFor) -> Iterator[cst.CompFor]:
         cur = cur.inner_for_in
 
 
-_V = TypeVar("_V", bound=Value)
-
-
-def _leaves(v: Value, cls: type[_V], depth: int = 0) -> Iterator[_V]:
-    """The values of type ``cls`` in ``v`` and in the lists/dicts it holds (returned tuples)."""
-    if isinstance(v, cls):
-        yield v
-    elif depth < 3 and isinstance(v, (ListV, DictV)):
-        for item in v.items.values() if isinstance(v, DictV) else v.items:
-            yield from _leaves(item, cls, depth + 1)
-
-
-def _vars_in(v: Value) -> Iterator[Var]:
-    return _leaves(v, Var)
-
-
-def _tensors_in(v: Value) -> Iterator[Tensor]:
-    return _leaves(v, Tensor)
-
-
 def _var_position(var: Var) -> tuple[int, int]:
     if var.consumed_in is not None:
         frames = var.consumed_in.ancestors()
@@ -2044,62 +1891,3 @@ def _var_position(var: Var) -> tuple[int, int]:
 def _comment(line: str) -> str:
     i = line.find("#")
     return line[i + 1 :].strip() if i >= 0 else ""
-
-
-def _arith(op: Any, a: float, b: float) -> float:
-    if isinstance(op, (cst.Add, cst.AddAssign)):
-        return a + b
-    if isinstance(op, (cst.Subtract, cst.SubtractAssign)):
-        return a - b
-    if isinstance(op, (cst.Multiply, cst.MultiplyAssign)):
-        return a * b
-    if isinstance(op, (cst.Divide, cst.DivideAssign)):
-        return a / b
-    if isinstance(op, (cst.FloorDivide, cst.FloorDivideAssign)):
-        return a // b
-    if isinstance(op, (cst.Power, cst.PowerAssign)):
-        return float(a**b)
-    if isinstance(op, (cst.Modulo, cst.ModuloAssign)):
-        return a % b
-    raise ValueError(op)
-
-
-def _sym_arith(op: Any, a: Value, b: Value) -> Value:
-    na, nb = number(a), number(b)
-    if isinstance(a, Sym) and nb is not None:
-        if isinstance(op, cst.Multiply):
-            return Sym(a.name, a.coef * nb)
-        if isinstance(op, (cst.Divide, cst.FloorDivide)) and nb:
-            return Sym(a.name, a.coef / nb)
-        if isinstance(op, (cst.Add, cst.Subtract)) and nb == 0:
-            return a
-    if isinstance(b, Sym) and na is not None and isinstance(op, cst.Multiply):
-        return Sym(b.name, b.coef * na)
-    if isinstance(a, Sym) and isinstance(b, Sym) and a.name == b.name:
-        if isinstance(op, cst.Add):
-            return Sym(a.name, a.coef + b.coef)
-        if isinstance(op, cst.Subtract):
-            return Sym(a.name, a.coef - b.coef)
-    return UNKNOWN
-
-
-_MATH = {
-    "math.log": math.log,
-    "math.sqrt": math.sqrt,
-    "math.exp": math.exp,
-    "numpy.log": math.log,
-    "numpy.sqrt": math.sqrt,
-    "numpy.exp": math.exp,
-    "torch.log": math.log,
-    "math.log10": math.log10,
-    "numpy.log10": math.log10,
-}
-_MATH_CONSTS = {
-    "math.inf": math.inf,
-    "numpy.inf": math.inf,
-    "math.nan": math.nan,
-    "numpy.nan": math.nan,
-    "math.pi": math.pi,
-    "math.e": math.e,
-    "numpy.pi": math.pi,
-}

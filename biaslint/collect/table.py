@@ -782,3 +782,57 @@ def filter_words() -> set[str]:
             words.add(key.rsplit(".", 1)[-1])
     words |= LOAD_CALLS | SEQUENTIAL | MODULE_LISTS
     return {w.rsplit(".", 1)[-1] for w in words}
+
+
+# ---------------------------------------------------------------------------------------
+# Calls the interpreter treats specially (wrappers, RNN runners, scopes, inputs).
+SLIM_REPEAT = frozenset({"slim.repeat", "slim.stack"})
+SLIM_SAME = {
+    "slim.convolution2d": "slim.conv2d",
+    "slim.conv2d": "slim.convolution2d",
+    "slim.fully_connected": "slim.fully_connected",
+}
+WRAPPERS = frozenset(
+    {
+        "keras.layers.Bidirectional",
+        "keras.layers.TimeDistributed",
+        "tensorflow.nn.rnn_cell.DropoutWrapper",
+        "tensorflow.nn.rnn_cell.MultiRNNCell",
+        "tensorflow.nn.rnn_cell.ResidualWrapper",
+        "keras.layers.RNN",
+    }
+)
+RNN_RUNNERS = frozenset(
+    {
+        "tensorflow.nn.dynamic_rnn",
+        "tensorflow.nn.static_rnn",
+        "tensorflow.nn.bidirectional_dynamic_rnn",
+        "tensorflow.nn.rnn_cell.static_rnn",
+        "tensorflow.nn.rnn_cell.static_bidirectional_rnn",
+        "tensorflow.nn.static_bidirectional_rnn",
+    }
+)
+BIRNN_RUNNERS = frozenset(
+    {"tensorflow.nn.bidirectional_dynamic_rnn", "tensorflow.nn.static_bidirectional_rnn"}
+)
+SCOPES = frozenset({"tensorflow.variable_scope", "tensorflow.name_scope", "slim.variable_scope"})
+INPUTS = frozenset({"keras.Input", "keras.layers.Input", "tensorflow.placeholder", "keras.layers.InputLayer"})
+LAYER_BASES = frozenset({"keras.layers.Layer", "keras.layers.layer.Layer", "keras.Layer"})
+SHAPE_QUERIES = frozenset(
+    {
+        "get_shape",
+        "size",
+        "dim",
+        "numel",
+        "shape",
+        "ndimension",
+        "item",
+        "nelement",
+        "type",
+        "dtype",
+        "device",
+    }
+)
+SAME_OBJECT = frozenset(
+    {"to", "cuda", "cpu", "eval", "train", "double", "float", "half", "requires_grad_", "share_memory"}
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from biaslint.engine import RunResult
 from biaslint.probe import Budget, ProbeResult, load_backend, plan_for, run_plans
 
@@ -14,8 +16,9 @@ def summary(results: list[ProbeResult]) -> str:
     return "; ".join(parts)
 
 
-def attach(result: RunResult, args_backend: str = "torch", budget: Budget | None = None) -> None:
-    backend = load_backend(args_backend)
+def attach(result: RunResult, backend_name: str = "torch", budget: Optional[Budget] = None) -> None:
+    """Probe every file's findings (one plan per rule and scope) and record the verdict on each."""
+    backend = load_backend(backend_name)
     for model in result.files:
         if not model.findings:
             continue
