@@ -47,7 +47,9 @@ def as_tuple(run: ArmRun) -> tuple[float, ...]:
 
 def test_backend_contract(backend: TFBackend) -> None:
     assert backend.name == "tensorflow"
+    numpy_state = np.random.get_state()[1].copy()
     run = backend.run(CNN, ZEROS, 0, BUDGET)
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)  # the caller's RNG is left alone
     assert len(run.curve) == BUDGET.steps // BUDGET.log_every
     assert all(type(v) is float for v in (run.loss_init, run.loss_final, run.grad_norm, *run.curve))
     assert run.accuracy is not None and 0.0 <= run.accuracy <= 1.0

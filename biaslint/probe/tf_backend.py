@@ -24,6 +24,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import math
+import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,6 +71,20 @@ def _deterministic() -> bool:
     except (AttributeError, RuntimeError):  # pragma: no cover - old TensorFlow
         return False
     return True
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """``keras.utils.set_random_seed(seed)`` (Python, NumPy, TensorFlow) for a run; Python's and
+    NumPy's global states are put back afterwards. Every initializer has a seed of its own anyway:
+    this covers whatever else draws (a user model's dropout, a clone's initializers)."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 def _derive(seed: int, index: int, what: int) -> int:
@@ -679,11 +694,11 @@ class TFBackend:
 
     def run(self, surrogate: Surrogate, arm: Arm, seed: int, budget: Budget) -> ArmRun:
         _deterministic()
-        keras.utils.set_random_seed(seed)
         lr = 1e-2 if surrogate.task == "adding_lstm" else float(budget.lr)
         net = self._net(surrogate, lr)
-        net.reset(arm, seed)
-        return net.trainer.run(seed, budget)
+        with _seeded(seed):
+            net.reset(arm, seed)
+            return net.trainer.run(seed, budget)
 
     def bn_demo(self, kind: str, seed: int) -> dict[str, float]:
         """A conv (``Conv2D(8, 3)``) or dense (``Dense(32)``) layer with bias, then batch norm in
@@ -743,14 +758,14 @@ class TFBackend:
         if unknown:
             raise ValueError(f"unknown bias selection {sorted(unknown)}; use {', '.join(_VARIANT_KEYS)}")
         _deterministic()
-        keras.utils.set_random_seed(seed)
         rng = np.random.RandomState(seed)
         x = rng.randn(n_samples, *input_shape).astype(np.float32)
-        clone, restore = _copy_of(model, x[:2])
-        try:
-            return self._run_copy(clone, input_shape, variant, seed, budget, x, rng)
-        finally:
-            restore()
+        with _seeded(seed):
+            clone, restore = _copy_of(model, x[:2])
+            try:
+                return self._run_copy(clone, input_shape, variant, seed, budget, x, rng)
+            finally:
+                restore()
 
     def _run_copy(
         self,
