@@ -141,3 +141,20 @@ def test_probe_cli_with_fake_backend(
     code = main(["probe", str(EXAMPLES / "torch_cnn.py"), "--rule", "BIA201"])
     out = capsys.readouterr().out
     assert code == 0 and "BIA201" in out and "verdict: confirmed" in out and "cancels it" in out
+
+
+class DivergingBackend(FakeBackend):
+    def run(self, surrogate: Surrogate, arm: Arm, seed: int, budget: SpecBudget) -> ArmRun:
+        run = super().run(surrogate, arm, seed, budget)
+        if arm.name == "yours":
+            run.loss_final = float("nan")
+        return run
+
+
+def test_diverged_runs_count_against_their_arm() -> None:
+    model = checked(EXAMPLES / "vgg16_tf1.py")
+    results = run_plans(
+        plan_for(model, model.findings), DivergingBackend(), Budget(seeds=5, steps=20), lambda *a: None
+    )
+    assert results[0].verdict == "confirmed"
+    assert "diverged (non-finite loss): yours 5/5, advised 0/5" in results[0].meaning

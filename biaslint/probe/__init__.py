@@ -6,6 +6,7 @@ torch / tensorflow are optional: a missing backend is a one-line error naming th
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -115,7 +116,14 @@ def _train_all(
     label = "probing " + ", ".join(sorted({plans[t[0]].code for t in tasks}))
     if jobs > 1 and len(tasks) > 1 and backend.name in _EXTRAS:
         payload = [
-            (backend.name, plans[p].setups[s][1], plans[p].arms[a], seed, budget) for p, s, a, seed in tasks
+            (
+                backend.name,
+                plans[p].setups[s][1],
+                plans[p].arms[a],
+                seed,
+                plans[p].setups[s][1].budget(budget),
+            )
+            for p, s, a, seed in tasks
         ]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for i, run in enumerate(pool.map(_worker_run, payload)):
@@ -123,7 +131,8 @@ def _train_all(
                 progress(label, i + 1, len(tasks))
         return out
     for i, (p, s, a, seed) in enumerate(tasks):
-        out[(p, s, a, seed)] = backend.run(plans[p].setups[s][1], plans[p].arms[a], seed, budget)
+        surrogate = plans[p].setups[s][1]
+        out[(p, s, a, seed)] = backend.run(surrogate, plans[p].arms[a], seed, surrogate.budget(budget))
         progress(label, i + 1, len(tasks))
     return out
 
@@ -164,13 +173,38 @@ def run_plans(
                 for a, arm in enumerate(plan.arms)
             ]
             yours, advised = arm_results[0], arm_results[1]
-            comp = compare([r.loss_final for r in yours.runs], [r.loss_final for r in advised.runs])
+            worst = _worst(arm_results)
+            comp = compare(
+                [_finite(r.loss_final, worst) for r in yours.runs],
+                [_finite(r.loss_final, worst) for r in advised.runs],
+            )
             res = ProbeResult(
-                plan, setup_name, surrogate, budget, backend.name, arm_results, comp, verdict=comp.verdict
+                plan,
+                setup_name,
+                surrogate,
+                surrogate.budget(budget),
+                backend.name,
+                arm_results,
+                comp,
+                verdict=comp.verdict,
             )
             res.meaning = _meaning(res)
             results.append(res)
     return results
+
+
+def _worst(arms: list[ArmResult]) -> float:
+    """A diverged run (nan/inf loss) scores as the worst finite loss seen, so it counts against its arm."""
+    finite = [v for a in arms for r in a.runs for v in (r.loss_init, r.loss_final) if math.isfinite(v)]
+    return max(finite, default=1e3)
+
+
+def _finite(value: float, worst: float) -> float:
+    return value if math.isfinite(value) else worst
+
+
+def _diverged(arm: ArmResult) -> int:
+    return sum(not math.isfinite(r.loss_final) for r in arm.runs)
 
 
 def _pct(x: Optional[float]) -> str:
@@ -199,6 +233,10 @@ def _meaning(res: ProbeResult) -> str:
         else ""
     )
     losses = f"final loss {lf_y:.3f} (yours) vs {lf_a:.3f} (advised)"
+    div_y, div_a = _diverged(yours), _diverged(advised)
+    if div_y or div_a:
+        n = len(yours.runs)
+        losses += f"; runs that diverged (non-finite loss): yours {div_y}/{n}, advised {div_a}/{n}"
     if res.verdict == "confirmed":
         text = f"the advised init trains better on this surrogate: {losses}{dead}"
         if dead_y is not None and dead_a is not None and dead_y < dead_a:

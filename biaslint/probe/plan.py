@@ -153,7 +153,7 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
         return Plan(code, findings, "bn_demo", bn_kind="conv" if site.layer_kind == "conv" else "dense")
     if code == "BIA401":
         none_added = 0.0  # PyTorch adds nothing; Keras unit_forget_bias=False / TF1 forget_bias=0.0
-        surrogate = Surrogate("adding_lstm", (), ("default", None))
+        surrogate = Surrogate("adding_lstm", (), ("default", None), min_steps=600)
         arms = [Arm("yours", (), forget_bias=none_added), Arm("advised", (), forget_bias=1.0)]
         return Plan(code, findings, "train", [("adding problem", surrogate)], arms)
     hidden, output = _layers(model, first)

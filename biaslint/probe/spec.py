@@ -9,12 +9,14 @@ Backends (``torch_backend``, ``tf_backend``) implement ``Backend.run``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Optional, Protocol
 
 Task = Literal["digits_cnn", "digits_mlp", "adding_lstm", "bn_demo"]
 
-#: the bias init of one layer in one arm: ("zeros"|"constant"|"normal"|"uniform"|"default", value)
+#: the bias init of one layer in one arm: ("zeros"|"ones"|"constant"|"normal"|"truncated_normal"|
+#: "uniform"|"default", value). "default" is the framework's own: PyTorch's U(+-1/sqrt(fan_in)),
+#: zeros in TensorFlow/Keras.
 BiasInit = tuple[str, Optional[float]]
 
 
@@ -34,6 +36,12 @@ class Surrogate:
     output_activation: str = "softmax"  # softmax | sigmoid
     seq_len: int = 50  # adding_lstm only
     hidden_size: int = 32  # adding_lstm only
+    #: fewer steps show nothing: an LSTM needs ~600 Adam steps before the adding problem's
+    #: long-range dependency separates the forget-gate arms (both sit at the target variance before)
+    min_steps: int = 0
+
+    def budget(self, budget: Budget) -> Budget:
+        return replace(budget, steps=max(budget.steps, self.min_steps))
 
     def describe(self) -> str:
         if self.task == "adding_lstm":
@@ -57,7 +65,8 @@ class Arm:
     name: str  # "yours" | "advised" | "framework default"
     #: bias init per hidden layer index, and for the output layer under key -1
     biases: tuple[tuple[int, BiasInit], ...]
-    #: LSTM forget-gate bias (adding_lstm only; None keeps the framework's default)
+    #: LSTM forget-gate bias (adding_lstm only). None keeps the framework's default, which differs:
+    #: PyTorch's uniform biases (forget gate ~0), Keras's unit_forget_bias (forget gate 1).
     forget_bias: Optional[float] = None
 
     def bias_for(self, index: int) -> BiasInit:
