@@ -39,6 +39,7 @@ SITE_JSON_FIELDS = (
     "activation",
     "weight_init",
     "scope",
+    "evidence",
 )
 
 
@@ -88,6 +89,11 @@ class BiasSite:
     extra_bias: bool = False  # a layer with its own bias gets a second one added
     in_no_grad: Optional[bool] = None  # PyTorch in-place init: under torch.no_grad()/.data
     comment: str = ""  # trailing comment of the site's line (gate hints)
+    #: how the site is known to be a bias: "slot" (the bias slot of a known API: ``bias=``,
+    #: ``nn.Linear``'s ``.bias``), "use" (added to a kernel op's output, ``bias_add``, a norm's
+    #: offset) or "name" (a bias token in its name, no visible use). Findings on "name" sites
+    #: are info at most: they rest on a guess.
+    evidence: str = "slot"
     notes: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -31,7 +31,7 @@ def _fmt_init(site: BiasSite) -> str:
 
 def inventory_json(result: RunResult) -> str:
     doc: dict[str, Any] = {
-        "version": 1,
+        "version": 2,
         "sites": [s.to_json() for s in result.sites],
         "errors": [e.to_json() for e in result.errors],
     }

@@ -53,6 +53,7 @@ def follow(t: Tensor) -> tuple[str, Optional[bool]]:
     """(activation, output_layer) for a layer's output tensor, walking its consumers."""
     act: Optional[str] = t.own_act if t.own_act not in (None, "none") else None
     cur: Optional[Tensor] = t
+    reshaped = False  # a reshape or a residual sum on the way: a norm then is not "directly after"
     for _ in range(64):
         if cur is None or cur.consumer is None:
             out: Optional[bool] = True  # nothing visible uses it any more: a model output
@@ -63,8 +64,12 @@ def follow(t: Tensor) -> tuple[str, Optional[bool]]:
             cur = nxt
         elif kind in ("pass", "weak"):
             cur = nxt
+        elif kind in ("reshape", "mix"):
+            reshaped = True
+            cur = nxt
         elif kind == "norm":
-            act = act or name
+            # batch norm cancels a per-channel constant only on a direct path to it
+            act = act or ("unknown" if reshaped and name == "batchnorm" else name)
             out = False
             break
         elif kind == "layer":
@@ -110,20 +115,32 @@ def resolve_outputs(d: Draft) -> tuple[str, Optional[bool]]:
     return res
 
 
-_BIAS_TOKEN = re.compile(r"^(b|bias\w*|biases|b\d+\w*|b[a-z]{1,4}\d+\w*|[a-z]+\d*b|beta|offset)$")
-_WEIGHT_TOKEN = re.compile(r"^(w|weights?|kernel|w\d+\w*|gamma|scale)$")
+_BIAS_TOKEN = re.compile(r"^(b|bias|biases|bias\d+|b\d+[a-z]*|b[a-z]{1,4}\d+[a-z]*|beta|offset)$")
+#: a token that makes a name something else: a table, an index, an embedding, a statistic...
+_OTHER_TOKENS = frozenset(
+    {
+        "table", "idx", "idxs", "index", "indices", "mask", "emb", "embed", "embedding",
+        "embeddings", "pos", "position", "token", "tokens", "rgb", "bgr", "mean", "std", "var",
+        "weight", "weights", "w", "kernel", "gamma", "scale", "prompt", "noise", "temperature",
+    }
+)  # fmt: skip
 
 
 def looks_like_bias(names: list[str]) -> bool:
-    """Name alone is weak evidence; used only for variables whose use is not visible."""
+    """A name made of a bias *token* (``b``, ``bias``, ``fc1_b``, ``q_bias``, ``bias_ih_l0``,
+    a norm's ``beta``); a substring is never evidence (``img_mean_rgb``, ``pos_emb``,
+    ``relative_position_bias_table``), nor is a capital ``B`` (a matrix)."""
     for name in names:
-        tokens = [t for t in re.split(r"[^a-zA-Z0-9]+", name.lower()) if t]
-        if not tokens:
+        last_part = name.rsplit(".", 1)[-1].rsplit("[", 1)[0] if "[" not in name else name
+        if last_part == "B":
             continue
-        last = tokens[-1]
-        if _WEIGHT_TOKEN.match(last):
-            return False
-        if any(_BIAS_TOKEN.match(t) for t in tokens[-2:]):
+        tokens = [t for t in re.split(r"[^a-zA-Z0-9]+", name.lower()) if t]
+        if not tokens or any(t in _OTHER_TOKENS for t in tokens[-3:]):
+            continue
+        own = [t for t in re.split(r"[^a-zA-Z0-9]+", last_part.lower()) if t]
+        if _BIAS_TOKEN.match(tokens[-1]) or (own and own[0] in ("bias", "biases")) or (
+            len(tokens) >= 2 and tokens[-2] in ("bias", "biases", "b") and re.fullmatch(r"[a-z]*\d*", tokens[-1])
+        ):
             return True
     return False
 
@@ -160,12 +177,15 @@ def to_site(d: Draft, path: str, comment: str) -> BiasSite:
         for key in ("trainable", "dtype"):
             if key in d.kernel.draft.attrs:
                 d.attrs.setdefault(f"kernel_{key}", d.kernel.draft.attrs[key])
+        d.attrs.setdefault("kernel_trainable", True)  # a variable trains unless told otherwise
     if d.var is not None:
         d.attrs.setdefault("used", d.var.used)
         # only a plain local name is known not to be used elsewhere (self.b may be, in a subclass)
         d.attrs.setdefault("local", bool(d.var.bindings) and all(n.isidentifier() for n in d.var.bindings))
     if d.ref is not None:
         d.attrs.setdefault("ref_line", d.ref.line)
+        if "evidence" in d.ref.attrs:
+            d.attrs.setdefault("evidence", d.ref.attrs["evidence"])
     if "ref_drafts" in d.attrs:
         d.attrs["ref_lines"] = sorted({r.line for r in d.attrs.pop("ref_drafts")})
     fields = {k: v for k, v in d.attrs.items() if k in _SITE_FIELDS}

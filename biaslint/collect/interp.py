@@ -41,6 +41,7 @@ from biaslint.collect.values import (
     ActObj,
     AnyModule,
     ArgScopeV,
+    Buffer,
     ClassV,
     Const,
     DictV,
@@ -52,6 +53,7 @@ from biaslint.collect.values import (
     ModObj,
     ParamRef,
     QName,
+    ScopeV,
     SeqObj,
     SinkObj,
     Sym,
@@ -63,6 +65,22 @@ from biaslint.collect.values import (
 from biaslint.model import BiasSite, Init, LayerKind
 
 MAX_DEPTH = 8
+#: Work budget per file: statements executed plus calls evaluated. Real files need at most a
+#: few ten thousand (the largest file of the development corpus: see benchmarks/corpus.py);
+#: the budget is what makes termination a property of the design, not of the input.
+MAX_STEPS = 60_000
+
+
+MAX_ITEMS = 4096  # a container of layers larger than this is left unknown
+MAX_GATES = 64  # ``chunk(n)`` of a parameter: more pieces than this is not a gate split
+
+
+#: key in a call's keyword table when it forwards ``**kwargs``: absent keywords are unknown
+FORWARDED = "**"
+
+
+class BudgetExhausted(Exception):
+    """The file took more work than ``MAX_STEPS``: stop and keep what was found."""
 _WORDS = re.compile(r"\b(?:{})\b".format("|".join(sorted(map(re.escape, T.filter_words())))))
 _TOTAL = "__total__"  # symbol for a parameter's full length (``p.size(0)``)
 _GATE_WORDS = (
@@ -161,6 +179,9 @@ class Interpreter:
         self.seqs: list[SeqObj] = []
         self.arg_scopes: list[tuple[frozenset[str], dict[str, Value]]] = []
         self.no_grad = 0
+        self.reuse: list[str] = []  # variable-scope reuse modes of the enclosing ``with`` blocks
+        self.in_except = 0  # inside an ``except`` handler: get_variable there is a fallback lookup
+        self.frozen: set[int] = set()  # modules frozen with ``requires_grad_(False)``
         self.ghost = 0
         self.weights_loaded = False
         self.numpy_loaded = False
@@ -168,9 +189,27 @@ class Interpreter:
         self.hints: dict[str, Any] = {}
         self._class_names: set[str] = set()
         self._narrowed_name: Optional[str] = None
+        self._class_index: dict[int, ClassInfo] = {}  # one ClassInfo per class statement
+        self.steps = 0
+        self.max_steps = MAX_STEPS
+        self.exhausted = False
 
     # ------------------------------------------------------------------ driver
     def run(self) -> tuple[list[BiasSite], bool, dict[str, Any]]:
+        try:
+            self._run()
+        except BudgetExhausted:
+            self.exhausted = True
+            self.hints["budget_exhausted"] = True
+            self.ghost = 0
+        return self.finish(), self.weights_loaded, self.hints
+
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps > self.max_steps:
+            raise BudgetExhausted
+
+    def _run(self) -> None:
         module_stmts = []
         for st in self.loc.pair(self.module.body, self.tree.body):
             node = st.node
@@ -212,10 +251,10 @@ class Interpreter:
                 if seq.is_model and isinstance(out, Tensor):
                     act = self._loss_act(seq.loss)
                     self.consume(out, "loss" if act else "model", act, None)
-        return self.finish(), self.weights_loaded, self.hints
 
     def _interesting(self, st: Stmt) -> bool:
-        return _WORDS.search(self.loc.text(st.first, st.last)) is not None
+        text = self.loc.text(st.first, st.last)
+        return "bias" in text or _WORDS.search(text) is not None  # ``if use_bias: y += b``
 
     @staticmethod
     def _always(node: cst.CSTNode) -> bool:
@@ -226,6 +265,9 @@ class Interpreter:
     def _index_class(self, st: Stmt) -> ClassInfo:
         node = st.node
         assert isinstance(node, cst.ClassDef)
+        known = self._class_index.get(id(node))
+        if known is not None:  # a class statement run again (a factory called twice, recursion)
+            return known
         bases = [self.eval(a.value) for a in node.bases]
         ci = ClassInfo(node.name.value, bases)
         twin = st.twins[0]
@@ -237,6 +279,7 @@ class Interpreter:
                 self.functions.append(fi)
         self.classes.append(ci)
         self._class_names.add(ci.name)
+        self._class_index[id(node)] = ci
         return ci
 
     # ------------------------------------------------------------------ calls
@@ -270,7 +313,7 @@ class Interpreter:
         kwargs: dict[str, Value],
         call: Optional[cst.Call],
     ) -> Value:
-        if self.depth >= MAX_DEPTH or info in self.active:
+        if self.depth >= MAX_DEPTH or any(a.node is info.node for a in self.active):
             return UNKNOWN
         info.seen = True
         info.inlined_calls += 1
@@ -297,11 +340,14 @@ class Interpreter:
         self.frame = frame
         self.depth += 1
         self.active.append(info)
+        no_grad = _runs_without_grad(info.node)
+        self.no_grad += no_grad
         try:
             twin = info.stmt.twins[0]
             assert isinstance(twin, (ast.FunctionDef, ast.AsyncFunctionDef))
             self.exec_body(info.node, twin.body)
         finally:
+            self.no_grad -= no_grad
             self.active.pop()
             self.depth -= 1
             self.frame, self.stmt = saved
@@ -322,8 +368,10 @@ class Interpreter:
             plist = plist[1:]
         if info.outer is not None:
             frame.env.update({k: v for k, v in info.outer.env.items() if k not in frame.env})
+        named = set()
         for i, p in enumerate(plist + list(params.kwonly_params)):
             name = p.name.value
+            named.add(name)
             if i < len(args) and p in plist:
                 frame.env[name] = args[i]
             elif name in kwargs:
@@ -332,6 +380,13 @@ class Interpreter:
                 frame.env[name] = self._eval_in(p.default, self.module_frame)
             else:
                 frame.env[name] = UNKNOWN
+        star = params.star_kwarg
+        if star is not None:
+            # ``**kwargs`` holds the caller's other keywords; analysed on its own, anything
+            rest = {k: v for k, v in kwargs.items() if k not in named}
+            if standalone:
+                rest[FORWARDED] = UNKNOWN
+            frame.env[star.name.value] = DictV(rest)
 
     def _eval_in(self, expr: cst.BaseExpression, frame: Frame) -> Value:
         saved = self.frame
@@ -349,6 +404,7 @@ class Interpreter:
             self.exec_stmt(st)
 
     def exec_stmt(self, st: Stmt) -> None:
+        self.tick()
         node = st.node
         self.stmt = st
         if isinstance(node, cst.SimpleStatementLine):
@@ -372,8 +428,15 @@ class Interpreter:
         elif isinstance(node, cst.Try):
             assert isinstance(twin, ast.Try)
             self.exec_body(node, twin.body, True)
-            for h, th in zip(node.handlers, twin.handlers):
-                self.exec_body(h, th.body, True)
+            after_body = dict(self.frame.env)
+            self.in_except += 1
+            try:
+                for h, th in zip(node.handlers, twin.handlers):
+                    self.exec_body(h, th.body, True)
+            finally:
+                self.in_except -= 1
+            # a handler is the fallback path: what the body bound is what normally flows on
+            self.frame.env.update(after_body)
             if node.orelse is not None:
                 self.exec_body(node.orelse, twin.orelse, True)
             if node.finalbody is not None:
@@ -392,7 +455,7 @@ class Interpreter:
             cur = self.eval(small.target)
             rhs = self.eval(small.value)
             if isinstance(cur, ListV) and isinstance(rhs, ListV):
-                if not self.ghost:
+                if not self.ghost and len(cur.items) + len(rhs.items) <= MAX_ITEMS:
                     cur.items.extend(rhs.items)
                 return
             self.bind(small.target, self.binop(small.operator, cur, rhs))
@@ -496,8 +559,9 @@ class Interpreter:
                 self.arg_scopes.extend(v.frames)
                 pushed_args += len(v.frames)
                 v = ArgScopeV(list(self.arg_scopes))
-            elif isinstance(v, Const) and isinstance(v.value, str) and v.value.startswith("scope:"):
-                self.frame.scopes.append(v.value[6:])
+            elif isinstance(v, ScopeV):
+                self.frame.scopes.append(v.name)
+                self.reuse.append(v.reuse)
                 pushed_scopes += 1
             elif (isinstance(v, QName) and v.name in ("torch.no_grad",)) or (
                 isinstance(v, Const) and v.value == "no_grad"
@@ -512,6 +576,7 @@ class Interpreter:
             self.no_grad -= no_grad
             if pushed_scopes:
                 del self.frame.scopes[-pushed_scopes:]
+                del self.reuse[-pushed_scopes:]
             if pushed_args:
                 del self.arg_scopes[-pushed_args:]
 
@@ -546,6 +611,8 @@ class Interpreter:
     def _freeze(self, ref: ParamRef, trainable: bool) -> None:
         """``layer.bias.requires_grad = False``: record it on the layer (BIA204)."""
         owner = ref.owner
+        if ref.which == "any" and not trainable and not self.ghost:
+            self.frozen.add(id(owner))  # ``for p in m.parameters(): p.requires_grad = False``
         draft = owner.draft if isinstance(owner, (LayerObj, Var)) else None
         if draft is not None:
             key = "kernel_trainable" if ref.which == "weight" else "trainable"
@@ -620,6 +687,8 @@ class Interpreter:
         for el in e.elements:
             v = self.eval(el.value)
             if isinstance(el, cst.StarredElement) and isinstance(v, (ListV, SeqObj)):
+                if len(items) + len(v.items) > MAX_ITEMS:
+                    return UNKNOWN
                 items.extend(v.items)
             else:
                 items.append(v)
@@ -701,7 +770,7 @@ class Interpreter:
                 return FuncV(m, base)
             if name == "__class__":
                 return UNKNOWN
-            if "bias" in name and not name.startswith("use_"):
+            if looks_like_bias([name]):
                 return ParamRef(AnyModule(dotted(e) or name), name)
             return Method(base, name)
         if isinstance(base, (LayerObj, AnyModule, SeqObj)):
@@ -741,6 +810,8 @@ class Interpreter:
 
     def subscript(self, e: cst.Subscript) -> Value:
         base = self.eval(e.value)
+        if isinstance(base, Var) and not self.ghost and _gathers(e):
+            base.role = base.role or "table"  # ``t[:, idx]``: rows looked up, a table not a bias
         if isinstance(base, ParamRef) and len(e.slice) == 1:
             sl = e.slice[0].slice
             gate = None
@@ -905,6 +976,8 @@ class Interpreter:
             if isinstance(b, Tensor) and _is_bias_like(a):
                 return self.apply_bias(b, a, None)
             if isinstance(a, ListV) and isinstance(b, ListV):
+                if len(a.items) + len(b.items) > MAX_ITEMS:
+                    return UNKNOWN
                 return ListV(a.items + b.items)
         if isinstance(op, (cst.MatrixMultiply, cst.MatrixMultiplyAssign)):
             if isinstance(a, Tensor) or isinstance(b, (Var, ParamRef)):
@@ -914,13 +987,16 @@ class Interpreter:
         tensors = [t for t in (a, b) if isinstance(t, Tensor)]
         if tensors:
             out = Tensor()
+            # a sum of two tensors (a residual) keeps each part's constant on the skip path
+            how = "mix" if len(tensors) == 2 and isinstance(op, (cst.Add, cst.AddAssign)) else "pass"
             for t in tensors:
-                self.consume(t, "pass", None, out)
+                self.consume(t, how, None, out)
             return out
         return UNKNOWN
 
     # ------------------------------------------------------------------ call dispatch
     def call(self, c: cst.Call) -> Value:
+        self.tick()
         fv = self.eval(c.func)
         args: list[Value] = []
         kwargs: dict[str, Value] = {}
@@ -930,6 +1006,12 @@ class Interpreter:
                 v.used = True
             if a.keyword is not None:
                 kwargs[a.keyword.value] = v
+            elif a.star == "**" and isinstance(v, DictV) and FORWARDED not in v.items:
+                kwargs.update(v.items)  # ``**dict(initializer=...)`` seen in full
+            elif a.star == "**":
+                if isinstance(v, DictV):
+                    kwargs.update(v.items)
+                kwargs[FORWARDED] = UNKNOWN  # ``**kwargs``: any keyword may be set here
             elif a.star == "*" and isinstance(v, (ListV, SeqObj)):
                 args.extend(v.items)
             elif a.star == "":
@@ -1065,10 +1147,11 @@ class Interpreter:
             for t in tensors:
                 self.consume(t, "model", None, None)
             return SeqObj([], q, applied=True, is_model=True, outputs=tensors)
-        if q in T.TRANSPARENT:
+        if q in T.TRANSPARENT or q in T.RESHAPES:
+            how = "reshape" if q in T.RESHAPES else "pass"
             if _is_class(q):
-                return SinkObj("transparent")
-            return self.passthrough(args[0] if args else UNKNOWN)
+                return SinkObj("transparent", how)
+            return self.passthrough(args[0] if args else UNKNOWN, how)
         if q == "slim.arg_scope":
             return self.arg_scope(args, kwargs)
         if q in T.SLIM_REPEAT:
@@ -1092,9 +1175,10 @@ class Interpreter:
             return ListV([Tensor(), UNKNOWN])
         if q in T.SCOPES:
             name = args[0] if args else kwargs.get("name_or_scope", kwargs.get("name", UNKNOWN))
-            if isinstance(name, Const) and isinstance(name.value, str):
-                return Const("scope:" + name.value)
-            return Const("scope:")
+            return ScopeV(
+                name.value if isinstance(name, Const) and isinstance(name.value, str) else "",
+                _reuse_mode(kwargs.get("reuse", Const(None))),
+            )
         if q in T.INPUTS:
             return Tensor()
         if q in MATH:
@@ -1106,7 +1190,7 @@ class Interpreter:
         if q == "getattr" and len(args) >= 2:
             owner, attr = args[0], args[1]
             if isinstance(attr, Const) and isinstance(attr.value, str):
-                if isinstance(owner, (LayerObj, AnyModule, SeqObj)) and "bias" in attr.value:
+                if isinstance(owner, (LayerObj, AnyModule, SeqObj)) and looks_like_bias([attr.value]):
                     return ParamRef(owner, attr.value)
                 if isinstance(owner, ModObj):
                     return owner.attrs.get(attr.value, UNKNOWN)
@@ -1118,6 +1202,10 @@ class Interpreter:
                 )
                 return ParamRef(base, "bias")
             return UNKNOWN
+        if q in T.INITIALIZER_LOOKUPS and args:
+            return args[0]  # ``initializers.get("zeros")`` is the initializer it names
+        if q == "dict" and not args:
+            return DictV(dict(kwargs))
         if q == "float" and args and isinstance(args[0], Const):
             try:
                 return Const(float(args[0].value))
@@ -1154,6 +1242,9 @@ class Interpreter:
         if name in T.LOAD_CALLS:
             self.weights_loaded = True
             return UNKNOWN
+        if name == "reuse_variables":
+            self.frame.reused = True  # every get_variable after this in the function is a lookup
+            return UNKNOWN
         if name == "assign":
             self.assigns_values = True
             if self.numpy_loaded or any(isinstance(a, InitV) and a.init.kind == "loaded" for a in args):
@@ -1173,7 +1264,7 @@ class Interpreter:
                 return self.reinit(obj, init, f"torch.Tensor.{name}", c, through_init=False)
             if name in ("chunk", "split") and isinstance(obj, ParamRef):
                 n = number(args[0]) if args else None
-                count = int(n) if n and name == "chunk" else 4
+                count = int(n) if n and name == "chunk" and 0 < n <= MAX_GATES else 4
                 return ListV([ParamRef(obj.owner, obj.which, i, obj.data, True) for i in range(count)])
             if name in ("size", "numel", "__len__") or name == "shape":
                 return Sym(_TOTAL)
@@ -1194,13 +1285,24 @@ class Interpreter:
         if isinstance(obj, ListV):
             if name == "append" and args and not self.ghost:
                 obj.items.append(args[0])
-            elif name == "extend" and args and isinstance(args[0], ListV) and not self.ghost:
+            elif (
+                name == "extend"
+                and args
+                and isinstance(args[0], ListV)
+                and not self.ghost
+                and len(obj.items) + len(args[0].items) <= MAX_ITEMS
+            ):
                 obj.items.extend(args[0].items)
             return UNKNOWN
         if isinstance(obj, DictV) and name in ("get",) and args:
             k = args[0]
             if isinstance(k, Const):
                 return obj.items.get(str(k.value), UNKNOWN)
+        if name == "requires_grad_" and isinstance(obj, (ModObj, LayerObj, SeqObj, AnyModule)):
+            flag = args[0] if args else kwargs.get("requires_grad", Const(True))
+            if isinstance(flag, Const) and flag.value is False and not self.ghost:
+                self.frozen.add(id(obj))  # in-place ops on its parameters are then legal
+            return obj
         if name in T.SAME_OBJECT and isinstance(obj, (ModObj, LayerObj, SeqObj)):
             return obj
         if isinstance(obj, ModObj):
@@ -1214,6 +1316,11 @@ class Interpreter:
                     obj.attrs[str(key.value)] = args[1]
                     self._name_value(args[1], f"self.{key.value}")
                 return UNKNOWN
+            if name == "register_buffer" and args:
+                key = args[0]
+                if isinstance(key, Const):
+                    obj.attrs[str(key.value)] = Buffer(str(key.value))  # state, not a parameter
+                return UNKNOWN
             if name == "register_parameter" and len(args) > 1:
                 key = args[0]
                 if isinstance(key, Const):
@@ -1225,7 +1332,7 @@ class Interpreter:
             return UNKNOWN
         if isinstance(obj, Tensor):
             if name in T.TRANSPARENT_METHODS:
-                return self.passthrough(obj)
+                return self.passthrough(obj, "reshape" if name in T.RESHAPE_METHODS else "pass")
             if name in T.ACTIVATION_STRINGS and name != "linear":
                 return self.activate(T.ACTIVATION_STRINGS[name], obj)
             if name in ("matmul", "mm"):
@@ -1259,8 +1366,12 @@ class Interpreter:
         init = spec.default
         if flag is not UNKNOWN and not isinstance(flag, Const):
             init = Init("other")  # ``bias=config.bias``: on or off is decided at run time
+        elif FORWARDED in kw and spec.flag and flag is UNKNOWN:
+            init = Init("other")  # ``nn.Linear(a, b, **kwargs)``: the flag may arrive there
         raw_init = arg(args, kw, spec.init_pos, spec.init_arg) if spec.init_arg else UNKNOWN
-        if (spec.init_arg and spec.init_arg in kw) or (
+        if FORWARDED in kw and spec.init_arg and raw_init is UNKNOWN and enabled:
+            init = Init("other")  # the initializer may arrive through ``**kwargs``
+        elif (spec.init_arg and spec.init_arg in kw) or (
             spec.init_pos is not None and len(args) > spec.init_pos
         ):
             if isinstance(raw_init, Const) and raw_init.value is None and spec.framework == "slim":
@@ -1435,7 +1546,7 @@ class Interpreter:
     def sink(self, s: SinkObj, args: list[Value]) -> Value:
         x = args[0] if args else UNKNOWN
         if s.kind == "transparent":
-            return self.passthrough(x)
+            return self.passthrough(x, s.act or "pass")
         for t in args:
             if isinstance(t, Tensor):
                 self.consume(t, s.kind, s.act, None)
@@ -1443,11 +1554,12 @@ class Interpreter:
             self.hints[f"{s.act}_loss"] = True
         return Tensor()
 
-    def passthrough(self, x: Value) -> Value:
+    def passthrough(self, x: Value, how: str = "pass") -> Value:
+        """An op that hands the tensor on ("pass") or reshapes it ("reshape")."""
         if not isinstance(x, Tensor):
             return Tensor() if x is UNKNOWN else UNKNOWN
         out = Tensor(kind=x.kind, kernel=x.kernel)
-        self.consume(x, "pass", None, out)
+        self.consume(x, how, None, out)
         return out
 
     def consume(self, t: Tensor, kind: str, name: Optional[str], nxt: Optional[Tensor]) -> None:
@@ -1472,19 +1584,23 @@ class Interpreter:
     def apply_bias(self, x: Tensor, b: Value, kind: Optional[LayerKind]) -> Tensor:
         out = Tensor()
         var = b.owner if isinstance(b, ParamRef) and isinstance(b.owner, Var) else b
-        if isinstance(var, Var):
-            self._consume_var(var, kind or x.kind, x, out)
-        if x.biased and x.producers:
-            for d in x.producers:
+        accepted = isinstance(var, Var) and self._consume_var(var, kind or x.kind, x, out)
+        if accepted and x.biased and x.producers and isinstance(var, Var) and _is_vector(var.shape):
+            for d in x.producers:  # a per-channel vector added to a layer that has its own bias
                 d.set(extra_bias=True)
         self.consume(x, "pass", None, out)
         return out
 
-    def _consume_var(self, var: Var, kind: Optional[str], x: Tensor, out: Tensor) -> None:
-        if var.role in ("weight", "scale"):
-            return
-        if any(_NOT_BIAS.search(n) for n in var.names):
-            return  # added like a bias, but a positional embedding / token / mask
+    def _consume_var(self, var: Var, kind: Optional[str], x: Tensor, out: Tensor) -> bool:
+        """``x + var`` / ``bias_add(x, var)``: var is a bias when x is a kernel op's output, or
+        when its name is a bias token; an added positional embedding, token or mask never is."""
+        if var.role in ("weight", "scale", "table"):
+            return False
+        if any(_NOT_BIAS.search(n) for n in var.names) or _is_matrix(var.shape):
+            return False
+        by_op = kind not in (None, "unknown")
+        if not by_op and not looks_like_bias(var.names):
+            return False
         first = var.role is None
         var.role = "offset" if kind == "norm" else "bias"
         d = var.draft
@@ -1500,16 +1616,19 @@ class Interpreter:
             d.set(kernel_op=x.op)
         if first and var.chain[0][0] is not self.frame and var.consumed_in is self.frame:
             d.set(helper=var.chain[0][0].func)
+        if by_op or kind == "norm":
+            d.attrs["evidence"] = "use"
+        else:
+            d.attrs.setdefault("evidence", "name")
         if not self.ghost:
             d.outputs.append((out, self.frame.inlined))
+        return True
 
     # ------------------------------------------------------------------ variables and inits
     def create_var(self, q: str, fw: str, c: cst.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
         name: Optional[str] = None
         shape = None
-        if q in ("tensorflow.get_variable", "slim.variable", "slim.model_variable") or q.endswith(
-            "add_weight"
-        ):
+        if q in T.SCOPED_GETTERS or q.endswith("add_weight"):
             n = args[0] if args and isinstance(args[0], Const) else kwargs.get("name", UNKNOWN)
             rest = args[1:] if args and isinstance(args[0], Const) else args
             name = n.value if isinstance(n, Const) and isinstance(n.value, str) else None
@@ -1519,6 +1638,8 @@ class Interpreter:
             )
             if "initializer" in kwargs or (len(rest) > 2 and q.startswith("tensorflow")):
                 init = self.init_of(raw)
+            elif FORWARDED in kwargs:
+                init = Init("other")  # an initializer may arrive through ``**kwargs``
             else:
                 init = Init("default")
             if isinstance(raw, InitV) and raw.shape is not None:
@@ -1530,9 +1651,14 @@ class Interpreter:
                 shape = raw.shape
             n = kwargs.get("name", UNKNOWN)
             name = n.value if isinstance(n, Const) and isinstance(n.value, str) else None
+        lookup = self._lookup_mode() if q in T.SCOPED_GETTERS else ""
+        if q in T.SCOPED_GETTERS and not (args[1:] or {"shape", "initializer", FORWARDED} & set(kwargs)):
+            lookup = "reuse"  # ``get_variable('bias')`` with no shape cannot create anything
         line, col = self.position(c)
         framework = "keras" if fw == "keras" else fw
         d = Draft(framework, q, "unknown", init, self.frame.root, line, col)  # type: ignore[arg-type]
+        if lookup == "maybe":
+            d.set(maybe_lookup=True)
         d.inlined = self.frame.inlined
         dtype = kwargs.get("dtype")
         if isinstance(dtype, QName):
@@ -1549,9 +1675,15 @@ class Interpreter:
         if name:
             var.names.append(name)
             d.layer_name = self._scoped(name)
-        if not self.ghost:
+        if not self.ghost and lookup != "reuse":  # a lookup fetches a variable created elsewhere
             self.vars.append(var)
         return var
+
+    def _lookup_mode(self) -> str:
+        """Whether ``get_variable`` here creates ("") or fetches ("reuse") a variable, or either."""
+        if self.frame.reused or self.in_except or "reuse" in self.reuse:
+            return "reuse"
+        return "maybe" if "maybe" in self.reuse else ""
 
     def initializer(self, q: str, spec: T.InitSpec, args: list[Value], kwargs: dict[str, Value]) -> Value:
         init = init_from_spec(spec, args, kwargs)
@@ -1575,8 +1707,10 @@ class Interpreter:
                 val = args[0] if args else kwargs.get("value", UNKNOWN)
                 if isinstance(val, Const) and isinstance(val.value, int) and not isinstance(val.value, bool):
                     dtype = "int32"
-            elif q.startswith("numpy.") and dt is None and spec.kind in ("zeros", "ones", "normal"):
-                dtype = "float64"
+            elif q.startswith("numpy.") and dt is None and _numpy_array(q, args, kwargs):
+                dtype = "float64"  # a NumPy array; a scalar (``randn()``) is a Python float
+            elif q.startswith("numpy.random.") and shape is None:
+                shape = ()
         return InitV(init, q, shape, dtype)
 
     def init_of(self, v: Value) -> Init:
@@ -1607,7 +1741,8 @@ class Interpreter:
                 return UNKNOWN
             d = self.draft_at(c, "torch", api, "unknown", init)
             d.ref = target.draft
-            d.set(reinit=True, in_no_grad=through_init or self.no_grad > 0)
+            free = through_init or self.no_grad > 0 or target.draft.attrs.get("trainable") is False
+            d.set(reinit=True, in_no_grad=free, grad_context=self._grad_context())
             return UNKNOWN
         if not isinstance(target, ParamRef):
             return UNKNOWN
@@ -1646,10 +1781,24 @@ class Interpreter:
             owner.role = owner.role or "bias"
         else:
             return UNKNOWN
-        d.set(reinit=True, in_no_grad=through_init or target.data or self.no_grad > 0, param=target.which)
+        free = through_init or target.data or self.no_grad > 0 or id(owner) in self.frozen
+        if isinstance(owner, Var) and owner.draft.attrs.get("trainable") is False:
+            free = True
+        d.set(reinit=True, in_no_grad=free, param=target.which, grad_context=self._grad_context())
+        if isinstance(owner, AnyModule) and not (target.which == "bias" or target.which.startswith("bias_")):
+            d.set(evidence="name")  # ``x.q_bias``: a bias by its name only
         if target.view:
             d.set(view=True)
         return UNKNOWN
+
+    def _grad_context(self) -> str:
+        """"known" when the code runs from a constructor or the module, where autograd is
+        certainly on; "unknown" in a helper whose callers are not visible (it may run under
+        ``no_grad``)."""
+        root = self.frame.ancestors()[-1]
+        if root is self.module_frame or root.func.endswith(".__init__"):
+            return "known"
+        return "unknown"
 
     def draft_at(self, c: cst.Call, framework: str, api: str, kind: str, init: Init) -> Draft:
         line, col = self.position(c)
@@ -1705,11 +1854,12 @@ class Interpreter:
         for var in self.vars:
             if id(var) in dropped:
                 continue
-            if var.role in ("weight", "scale"):
+            if var.role in ("weight", "scale", "table"):
                 continue
-            if var.role is None and not looks_like_bias(var.names):
-                continue
+            if var.role is None and (not looks_like_bias(var.names) or _is_matrix(var.shape)):
+                continue  # never used as a bias; a name alone is no evidence for a matrix
             d = var.draft
+            d.attrs.setdefault("evidence", "name")
             d.line, d.col = _var_position(var)
             if d.layer_kind == "unknown" and var.role == "offset":
                 d.layer_kind = "norm"
@@ -1805,6 +1955,54 @@ _BUILTINS = frozenset(
         "enumerate",
     }
 )
+
+
+def _numpy_array(q: str, args: list[Value], kwargs: dict[str, Value]) -> bool:
+    if q in ("numpy.zeros", "numpy.ones", "numpy.full"):
+        return True
+    if q == "numpy.random.randn":
+        return bool(args)
+    if q == "numpy.random.normal":
+        return len(args) > 2 or "size" in kwargs
+    return False
+
+
+def _gathers(e: cst.Subscript) -> bool:
+    """``t[:, idx]``: an index that is not a literal looks rows up (a table, not a bias)."""
+    for el in e.slice:
+        if isinstance(el.slice, cst.Index):
+            v = el.slice.value
+            literal = isinstance(v, (cst.Integer, cst.SimpleString, cst.UnaryOperation, cst.Ellipsis))
+            if not literal and not (isinstance(v, cst.Name) and v.value == "None"):
+                return True
+    return False
+
+
+def _is_matrix(shape: Optional[tuple[Optional[int], ...]]) -> bool:
+    """Two or more axes known to be longer than 1: a weight, table or embedding, not a bias
+    vector (a per-head bias ``[1, heads, 1, groups]`` of unknown sizes is not ruled out)."""
+    return shape is not None and sum(1 for n in shape if n is not None and n > 1) >= 2
+
+
+def _is_vector(shape: Optional[tuple[Optional[int], ...]]) -> bool:
+    return shape is not None and not _is_matrix(shape)
+
+
+def _runs_without_grad(node: cst.FunctionDef) -> bool:
+    """``@torch.no_grad()`` / ``@torch.inference_mode()`` on the function."""
+    for d in node.decorators:
+        dec = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+        if (dotted(dec) or "").rsplit(".", 1)[-1] in ("no_grad", "inference_mode"):
+            return True
+    return False
+
+
+def _reuse_mode(v: Value) -> str:
+    """``reuse=`` of a variable scope: "" (creates), "reuse" (looks up), "maybe" (AUTO_REUSE or
+    decided at run time: the same line may create or fetch)."""
+    if isinstance(v, Const):
+        return "reuse" if v.value is True else ""
+    return "maybe"
 
 
 def _known(q: str) -> bool:

@@ -415,6 +415,24 @@ TRANSPARENT: frozenset[str] = frozenset(
     )
     for n in names
 )
+#: ``keras.initializers.get(x)``: the initializer x names or is
+INITIALIZER_LOOKUPS = frozenset({"keras.initializers.get", "tensorflow.keras.initializers.get"})
+#: Reshapes: a dense output reshaped into channels x positions is no longer one value per
+#: channel, so a norm after it does not cancel the bias (BIA201 must not claim it does).
+RESHAPE_METHODS = frozenset({"view", "reshape", "view_as", "reshape_as", "unflatten", "flatten"})
+RESHAPES = frozenset(
+    {
+        "tensorflow.reshape",
+        "torch.reshape",
+        "torch.flatten",
+        "torch.nn.Unflatten",
+        "torch.nn.Flatten",
+        "keras.layers.Reshape",
+        "keras.layers.Flatten",
+        "tensorflow.layers.flatten",
+        "slim.flatten",
+    }
+)
 #: Tensor methods that split a tensor into pieces we do not follow.
 SPLIT_METHODS = frozenset({"chunk", "split", "unbind", "tensor_split", "tolist"})
 #: Tensor methods that pass the tensor on.
@@ -815,6 +833,8 @@ RNN_RUNNERS = frozenset(
 BIRNN_RUNNERS = frozenset(
     {"tensorflow.nn.bidirectional_dynamic_rnn", "tensorflow.nn.static_bidirectional_rnn"}
 )
+#: variable creators that honour the variable scope's ``reuse`` (a lookup, not a creation)
+SCOPED_GETTERS = frozenset({"tensorflow.get_variable", "slim.variable", "slim.model_variable"})
 SCOPES = frozenset({"tensorflow.variable_scope", "tensorflow.name_scope", "slim.variable_scope"})
 INPUTS = frozenset({"keras.Input", "keras.layers.Input", "tensorflow.placeholder", "keras.layers.InputLayer"})
 LAYER_BASES = frozenset({"keras.layers.Layer", "keras.layers.layer.Layer", "keras.Layer"})

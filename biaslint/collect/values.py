@@ -74,6 +74,7 @@ class Frame:
     scopes: list[str] = field(default_factory=list)  # tf name/variable scopes
     returns: list[Value] = field(default_factory=list)
     func: str = ""  # the function whose body this frame runs
+    reused: bool = False  # ``scope.reuse_variables()`` ran: get_variable now looks up
 
     def ancestors(self) -> list[Frame]:
         out: list[Frame] = []
@@ -203,6 +204,21 @@ class FuncV(Value):
 @dataclass(eq=False)
 class ClassV(Value):
     cls: Any  # ClassInfo
+
+
+@dataclass(eq=False)
+class ScopeV(Value):
+    """``tf.variable_scope(name, reuse=...)``: a name prefix and whether variables are looked up."""
+
+    name: str
+    reuse: str = ""  # "" creates, "reuse" looks up, "maybe" (AUTO_REUSE, a run-time flag)
+
+
+@dataclass(eq=False)
+class Buffer(Value):
+    """``self.register_buffer(name, t)``: module state that is not a trainable parameter."""
+
+    name: str
 
 
 @dataclass(eq=False)

@@ -192,7 +192,7 @@ def frozen_bias(ctx: Context) -> Iterator[Finding]:
     for s in ctx.sites:
         if (
             s.trainable is False
-            and s.notes.get("kernel_trainable") is not False
+            and s.notes.get("kernel_trainable") is True
             and s.layer_kind in HIDDEN_KINDS
         ):
             yield ctx.finding(
@@ -233,7 +233,7 @@ def frozen_bias(ctx: Context) -> Iterator[Finding]:
 )
 def unused_or_double_bias(ctx: Context) -> Iterator[Finding]:
     for s in ctx.sites:
-        if s.extra_bias and not s.reinit and s.init_kind != "none":
+        if s.extra_bias and not s.reinit and s.init_kind not in ("none", "other"):
             yield ctx.finding(
                 s,
                 "BIA205",
@@ -252,6 +252,7 @@ def unused_or_double_bias(ctx: Context) -> Iterator[Finding]:
     "BIA206",
     "in-place init of a parameter that requires grad",
     "error",
+    needs_bias_evidence=False,
     what="Flags an in-place call on a bias Parameter or a view of it (`m.bias.zero_()`, "
     "`self.lstm.bias_hh_l0.chunk(4)[1].fill_(1)`) outside `torch.no_grad()` and not through "
     "`.data` or an `nn.init` function.",
@@ -285,9 +286,21 @@ def inplace_on_leaf(ctx: Context) -> Iterator[Finding]:
             and s.api.startswith("torch.Tensor.")
         ):
             method = s.api.rsplit(".", 1)[1]
-            yield ctx.finding(
-                s,
-                "BIA206",
-                f"in-place {method}() on a bias that requires grad raises a "
-                "RuntimeError; wrap it in `with torch.no_grad():` or use nn.init",
-            )
+            # certain only for a parameter we saw created (a layer's, an nn.Parameter) and
+            # code whose grad mode is visible (a constructor, the module)
+            certain = s.evidence != "name" or s.notes.get("ref_line") is not None
+            if certain and s.notes.get("grad_context") == "known":
+                yield ctx.finding(
+                    s,
+                    "BIA206",
+                    f"in-place {method}() on a bias that requires grad raises a "
+                    "RuntimeError; wrap it in `with torch.no_grad():` or use nn.init",
+                )
+            else:  # a helper whose callers are not visible may run under no_grad
+                yield ctx.finding(
+                    s,
+                    "BIA206",
+                    f"in-place {method}() on a bias that requires grad raises a RuntimeError "
+                    "unless every caller runs it under torch.no_grad(); use nn.init or wrap it",
+                    severity="warning",
+                )

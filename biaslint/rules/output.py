@@ -55,7 +55,7 @@ def imbalanced_head(ctx: Context) -> Iterator[Finding]:
     hints = ctx.model.hints
     if not (hints.get("imbalance") and hints.get("sigmoid_loss")):
         return
-    for s in ctx.sites:
+    for s in ctx.biases:
         value = constant(s)
         zero_default = s.init_kind == "default" and s.framework in ("keras", "tf_layers", "slim")
         if s.output_layer and s.activation == "sigmoid" and (value == 0 or zero_default):
@@ -92,7 +92,7 @@ def imbalanced_head(ctx: Context) -> Iterator[Finding]:
     ],
 )
 def positive_sigmoid_logit(ctx: Context) -> Iterator[Finding]:
-    for s in ctx.sites:
+    for s in ctx.biases:
         value = constant(s)
         if (
             value is not None

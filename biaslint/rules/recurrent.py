@@ -33,6 +33,7 @@ _FORGET_INIT = """        for name, p in self.lstm.named_parameters():
     "BIA401",
     "LSTM forget-gate bias not set to 1",
     "info",
+    value_rule=True,
     what="Flags PyTorch `nn.LSTM`/`nn.LSTMCell` with no forget-gate bias init in the file (info), and "
     "Keras `unit_forget_bias=False` or TF1 `forget_bias=0.0` (warning: the helpful default was "
     "switched off).",
@@ -225,7 +226,7 @@ def highway(x, size):
     valid=[_HIGHWAY.format(gate="-1.0")],
 )
 def highway_gate(ctx: Context) -> Iterator[Finding]:
-    for s in ctx.sites:
+    for s in ctx.biases:
         value = constant(s)
         where = f"{s.scope} {s.layer_name or ''}".lower()
         # the gate T is mixed back with the input (H*T + x*(1-T)), so it may look like an output

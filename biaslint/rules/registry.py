@@ -31,6 +31,12 @@ class Context:
     def sites(self) -> list[BiasSite]:
         return self.model.sites
 
+    @property
+    def biases(self) -> list[BiasSite]:
+        """Sites known to be biases by their slot or their use: the value and consistency
+        rules judge a bias's value only when it is certainly a bias (a name is a guess)."""
+        return [s for s in self.model.sites if s.evidence != "name"]
+
     def finding(
         self, site: BiasSite, code: str, message: str, severity: Optional[Severity] = None
     ) -> Finding:
@@ -39,11 +45,14 @@ class Context:
         if site.loaded and rule.value_rule:
             sev = "info"
             message = f"{message} ({LOADED_NOTE})"
+        if site.evidence == "name" and sev != "info" and rule.needs_bias_evidence:
+            sev = "info"  # a bias by its name only: the claim rests on a guess
+            message = f"{message} (a bias by its name only)"
         return Finding(site.path, site.line, site.col, code, sev, message, site)
 
     def scopes(self) -> dict[str, list[BiasSite]]:
         out: dict[str, list[BiasSite]] = {}
-        for s in self.sites:
+        for s in self.biases:
             out.setdefault(s.scope, []).append(s)
         return out
 
@@ -66,6 +75,9 @@ class Rule:
     valid: list[str] = field(default_factory=list)
     #: value rules drop to info when weights are loaded over the initial values
     value_rule: bool = False
+    #: the claim holds only if the site really is a bias (false for BIA206: an in-place op on
+    #: any parameter that requires grad fails, whatever the parameter is)
+    needs_bias_evidence: bool = True
 
     def doc(self) -> str:
         src = "\n".join(f"- {s}" for s in self.sources)
@@ -95,6 +107,7 @@ def rule(
     invalid: list[str],
     valid: list[str],
     value_rule: bool = False,
+    needs_bias_evidence: bool = True,
 ) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         if code in RULES:
@@ -112,6 +125,7 @@ def rule(
             invalid,
             valid,
             value_rule,
+            needs_bias_evidence,
         )
         return fn
 

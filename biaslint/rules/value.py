@@ -62,7 +62,7 @@ def model(x):
 )
 def large_constant_before_relu(ctx: Context) -> Iterator[Finding]:
     limit = ctx.settings.large_constant
-    for s in ctx.sites:
+    for s in ctx.biases:
         value = constant(s)
         if value is None or not (limit <= value < ctx.settings.absurd_constant):
             continue
@@ -99,7 +99,7 @@ def large_constant_before_relu(ctx: Context) -> Iterator[Finding]:
     ],
 )
 def negative_before_relu(ctx: Context) -> Iterator[Finding]:
-    for s in ctx.sites:
+    for s in ctx.biases:
         value = constant(s)
         if value is None or value >= 0 or -value >= ctx.settings.absurd_constant:
             continue
@@ -147,12 +147,13 @@ def net(x):
 )
 def random_spread(ctx: Context) -> Iterator[Finding]:
     limit = ctx.settings.random_spread
-    for s in ctx.sites:
+    for s in ctx.biases:
         if (
             s.init_kind in ("normal", "truncated_normal", "uniform")
             and s.init_value is not None
             and s.init_value >= limit
             and s.layer_kind != "norm"
+            and s.shape != ()  # a scalar offset (a 1-D regression's b) breaks no symmetry either
         ):
             what = "half-width" if s.init_kind == "uniform" else "stddev"
             yield ctx.finding(
@@ -168,6 +169,7 @@ def random_spread(ctx: Context) -> Iterator[Finding]:
     "BIA104",
     "TF1 bias variable without an initializer",
     "warning",
+    value_rule=True,
     what="Flags `tf.get_variable('b...', [n])` with no `initializer`.",
     why="Without one, the variable takes the enclosing variable scope's initializer or "
     "glorot_uniform — a random bias, rarely what was meant.",
@@ -189,7 +191,12 @@ def random_spread(ctx: Context) -> Iterator[Finding]:
 )
 def get_variable_without_initializer(ctx: Context) -> Iterator[Finding]:
     for s in ctx.sites:
-        if s.api == "tensorflow.get_variable" and s.init_kind == "default" and not s.reinit:
+        if (
+            s.api == "tensorflow.get_variable"
+            and s.init_kind == "default"
+            and not s.reinit
+            and not s.notes.get("maybe_lookup")  # AUTO_REUSE or a run-time reuse flag
+        ):
             yield ctx.finding(
                 s,
                 "BIA104",
@@ -212,9 +219,9 @@ def get_variable_without_initializer(ctx: Context) -> Iterator[Finding]:
     valid=[_TF1_FC.format(value="0.0")],
 )
 def absurd_constant(ctx: Context) -> Iterator[Finding]:
-    for s in ctx.sites:
+    for s in ctx.biases:
         value = constant(s)
-        if value is None:
+        if value is None or s.trainable is False:  # a frozen constant is a mask, not a start
             continue
         if math.isnan(value) or math.isinf(value) or abs(value) >= ctx.settings.absurd_constant:
             yield ctx.finding(

@@ -1,0 +1,160 @@
+"""The development corpus: real public code biaslint was not written against.
+
+    python benchmarks/corpus.py extract [--mirror DIR] [--out DIR]
+    python benchmarks/corpus.py findings [--out DIR] > findings.tsv
+    python benchmarks/corpus.py recheck [--out DIR]
+
+``manifest.txt`` pins each repository by commit. ``extract`` writes the ``.py`` files of
+each pinned commit to ``--out`` (default ``/tmp/biaslint-corpus``), reading a bare or
+normal git directory under ``--mirror`` (``owner+name/repo``) or cloning from GitHub when
+it is absent. Nothing of the corpus is committed: only the manifest, the verdicts and this
+script.
+
+``verdicts.tsv`` holds one judged finding a line:
+``repo@commit<TAB>path:line<TAB>code<TAB>severity<TAB>verdict<TAB>reason``, verdict one
+of ``right`` / ``wrong`` / ``debatable``, judged by reading the code. ``recheck`` runs
+biaslint over the corpus and prints which judged findings are gone, which changed
+severity, and which findings are new (not judged yet), then the precision per severity
+and per rule over the judged findings that are still reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent / "corpus"
+sys.path.insert(0, str(HERE.parent.parent))
+
+
+def manifest() -> list[tuple[str, str]]:
+    out = []
+    for line in (HERE / "manifest.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            repo, commit = line.split()[:2]
+            out.append((repo, commit))
+    return out
+
+
+def _git_dir(mirror: Path, repo: str) -> Path | None:
+    base = mirror / repo.replace("/", "+") / "repo"
+    for cand in (base / ".git", base):
+        if (cand / "HEAD").exists():
+            return cand
+    return None
+
+
+def extract(mirror: Path, out: Path) -> None:
+    for repo, commit in manifest():
+        dest = out / repo.replace("/", "+")
+        if dest.exists():
+            continue
+        git = _git_dir(mirror, repo)
+        if git is None:
+            tmp = out / ".clones" / repo.replace("/", "+")
+            if not tmp.exists():
+                subprocess.run(["git", "clone", "--bare", f"https://github.com/{repo}", str(tmp)], check=True)
+            git = tmp
+        blob = subprocess.run(
+            ["git", "--git-dir", str(git), "archive", "--format=tar", commit, "--", "*.py"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".py")]
+            tar.extractall(dest, members=members, filter="data")
+        print(f"{repo}@{commit[:10]}: {len(members)} files", file=sys.stderr)
+
+
+def run_biaslint(out: Path) -> list[dict]:
+    from biaslint import engine
+    from biaslint.config import Settings
+
+    commits = dict(manifest())
+    findings = []
+    for repo in sorted(commits):
+        root = out / repo.replace("/", "+")
+        result = engine.run([str(root)], settings=Settings())
+        for f in result.findings:
+            rel = os.path.relpath(f.path, root)
+            findings.append(
+                {
+                    "repo": f"{repo}@{commits[repo]}",
+                    "where": f"{rel}:{f.line}",
+                    "code": f.code,
+                    "severity": f.severity,
+                    "message": f.message,
+                }
+            )
+    return findings
+
+
+def load_verdicts() -> dict[tuple[str, str, str], tuple[str, str, str]]:
+    out = {}
+    path = HERE / "verdicts.tsv"
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        repo, where, code, severity, verdict, reason = (line.split("\t") + [""] * 6)[:6]
+        out[(repo, where, code)] = (severity, verdict, reason)
+    return out
+
+
+def recheck(out: Path) -> int:
+    verdicts = load_verdicts()
+    now = {(f["repo"], f["where"], f["code"]): f for f in run_biaslint(out)}
+    gone = [k for k in verdicts if k not in now]
+    changed = [k for k in verdicts if k in now and now[k]["severity"] != verdicts[k][0]]
+    new = [k for k in now if k not in verdicts]
+    for label, keys in (("gone", gone), ("severity changed", changed), ("new, not judged", new)):
+        print(f"## {label}: {len(keys)}")
+        for k in sorted(keys):
+            v = verdicts.get(k, ("", "", ""))
+            sev = now[k]["severity"] if k in now else v[0]
+            print(f"  {k[0].split('@')[0]} {k[1]} {k[2]} {sev} {v[1]} {v[2]}".rstrip())
+    per_sev: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    per_rule: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for k, f in now.items():
+        if k in verdicts:
+            verdict = verdicts[k][1]
+            per_sev[f["severity"]][verdict] += 1
+            per_rule[f"{f['code']} {f['severity']}"][verdict] += 1
+    print("## precision over judged findings still reported (right / judged; debatable counts as not right)")
+    for label, table in (("severity", per_sev), ("rule", per_rule)):
+        for key in sorted(table):
+            c = table[key]
+            n = sum(c.values())
+            print(f"  {label} {key}: {c['right']}/{n} = {c['right'] / n:.2f}  (debatable {c['debatable']})")
+    total = collections.Counter(f["severity"] for f in now.values())
+    print(f"## reported now: {sum(total.values())} findings {dict(sorted(total.items()))}")
+    return 1 if gone or changed or new else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["extract", "findings", "recheck"])
+    ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    ap.add_argument("--out", type=Path, default=Path("/tmp/biaslint-corpus"))
+    args = ap.parse_args()
+    if args.command == "extract":
+        extract(args.mirror, args.out)
+        return 0
+    if args.command == "findings":
+        for f in run_biaslint(args.out):
+            print(json.dumps(f))
+        return 0
+    return recheck(args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
