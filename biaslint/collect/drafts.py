@@ -138,8 +138,14 @@ def looks_like_bias(names: list[str]) -> bool:
         if not tokens or any(t in _OTHER_TOKENS for t in tokens[-3:]):
             continue
         own = [t for t in re.split(r"[^a-zA-Z0-9]+", last_part.lower()) if t]
-        if _BIAS_TOKEN.match(tokens[-1]) or (own and own[0] in ("bias", "biases")) or (
-            len(tokens) >= 2 and tokens[-2] in ("bias", "biases", "b") and re.fullmatch(r"[a-z]*\d*", tokens[-1])
+        if (
+            _BIAS_TOKEN.match(tokens[-1])
+            or (own and own[0] in ("bias", "biases"))
+            or (
+                len(tokens) >= 2
+                and tokens[-2] in ("bias", "biases", "b")
+                and re.fullmatch(r"[a-z]*\d*", tokens[-1])
+            )
         ):
             return True
     return False

@@ -189,9 +189,10 @@ def blanket_constant(ctx: Context) -> Iterator[Finding]:
             helper, value = s.notes.get("helper"), constant(s)
             if helper and value is not None and value != 0:
                 groups.setdefault((str(helper), value), []).append(s)
+        others = {constant(s) for s in sites if not s.notes.get("helper")} - {None}
         for (helper, value), members in groups.items():
-            if len(members) < 3:
-                continue
+            if len(members) < 3 or others - {value}:
+                continue  # "everywhere" only when no bias of the model starts elsewhere
             ends = [s for s in members if s.output_layer or s.gate or s.activation == "sigmoid"]
             if not ends:
                 continue

@@ -190,11 +190,7 @@ def dtype_mismatch(ctx: Context) -> Iterator[Finding]:
 )
 def frozen_bias(ctx: Context) -> Iterator[Finding]:
     for s in ctx.sites:
-        if (
-            s.trainable is False
-            and s.notes.get("kernel_trainable") is True
-            and s.layer_kind in HIDDEN_KINDS
-        ):
+        if s.trainable is False and s.notes.get("kernel_trainable") is True and s.layer_kind in HIDDEN_KINDS:
             yield ctx.finding(
                 s,
                 "BIA204",

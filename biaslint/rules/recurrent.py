@@ -186,7 +186,7 @@ def keras_lstm_override(ctx: Context) -> Iterator[Finding]:
             and s.layer_kind == "recurrent"
             and s.forget_bias == 1.0
             and s.api.rsplit(".", 1)[-1] in ("LSTM", "LSTMCell", "ConvLSTM2D", "CuDNNLSTM")
-            and s.init_kind not in ("default", "zeros", "none")
+            and s.init_kind not in ("default", "zeros", "none", "other")  # other: not seen
         ):
             yield ctx.finding(
                 s,
