@@ -28,6 +28,12 @@ def _paths(p: argparse.ArgumentParser) -> None:
         "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: number of CPUs)"
     )
     p.add_argument("--stdin-filename", default=None, metavar="NAME", help="name to report for '-'")
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also note, on stderr, files whose analysis stopped early (work budget) and why",
+    )
 
 
 def _codes(text: str) -> list[str]:
@@ -158,6 +164,7 @@ def _inventory(args: argparse.Namespace) -> int:
         args.paths, args.exclude or (), args.jobs, _read_stdin(args.paths), args.stdin_filename
     )
     print(report.inventory_json(result) if args.format == "json" else report.inventory_text(result))
+    _notes(result, args.verbose)
     if args.format == "json":
         for e in result.errors:
             print(f"biaslint: {e.path}: {e.message}", file=sys.stderr)
@@ -189,9 +196,16 @@ def _check(args: argparse.Namespace) -> int:
         )
         if text:
             print(text)
+    _notes(result, args.verbose)
     if result.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.findings and not args.exit_zero else EXIT_OK
+
+
+def _notes(result: engine.RunResult, verbose: bool) -> None:
+    if verbose:
+        for note in result.notes:
+            print(f"biaslint: note: {note}", file=sys.stderr)
 
 
 def rules_table(fmt: str = "text") -> str:

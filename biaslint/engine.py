@@ -61,6 +61,23 @@ class RunResult:
     def findings(self) -> list[Finding]:
         return [x for f in self.files for x in f.findings]
 
+    @property
+    def notes(self) -> list[str]:
+        """What ``--verbose`` adds: files whose analysis stopped at the work budget."""
+        out = []
+        for f in self.files:
+            if f.hints.get("budget_exhausted"):
+                out.append(
+                    f"{f.path}: analysis stopped at its work budget ({f.hints['budget_exhausted']} "
+                    "steps); the sites found up to there are reported, later ones may be missing"
+                )
+            elif f.hints.get("entries_cut"):
+                out.append(
+                    f"{f.path}: {f.hints['entries_cut']} function(s) or class(es) took more than their "
+                    "share of the work budget and were cut short; their later sites may be missing"
+                )
+        return out
+
 
 def _is_venv(path: str) -> bool:
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))

@@ -22,6 +22,8 @@ budget runs out the sites found so far are kept and the file is noted (``--verbo
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Optional
 
 import libcst as cst
@@ -42,9 +44,11 @@ from biaslint.collect.recognise import (
     FORWARDED,
     LOGIT_NAME,
     MAX_DEPTH,
+    MAX_ENTRY_STEPS,
     MAX_STEPS,
     BudgetExhausted,
     ClassInfo,
+    EntryExhausted,
     FuncInfo,
     comment,
     is_layer_class,
@@ -105,21 +109,34 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         self._class_index: dict[int, ClassInfo] = {}  # one ClassInfo per class statement
         self.steps = 0
         self.max_steps = MAX_STEPS
-        self.exhausted = False
+        self.entry_limit = MAX_STEPS  # steps allowed to the entry point being interpreted
 
     def run(self) -> tuple[list[BiasSite], bool, dict[str, Any]]:
         try:
             self._run()
         except BudgetExhausted:
-            self.exhausted = True
-            self.hints["budget_exhausted"] = True
+            self.hints["budget_exhausted"] = self.max_steps
             self.ghost = 0
         return self.finish(), self.weights_loaded, self.hints
 
     def tick(self) -> None:
         self.steps += 1
-        if self.steps > self.max_steps:
-            raise BudgetExhausted
+        if self.steps > self.entry_limit:
+            raise EntryExhausted if self.steps <= self.max_steps else BudgetExhausted
+
+    @contextmanager
+    def entry(self) -> Iterator[None]:
+        """One entry point (the module body, a function or class read on its own) gets at most
+        ``MAX_ENTRY_STEPS``, so one runaway entry cannot starve the others of the file budget."""
+        self.entry_limit = min(self.max_steps, self.steps + MAX_ENTRY_STEPS)
+        try:
+            yield
+        except EntryExhausted:
+            self.hints["entries_cut"] = self.hints.get("entries_cut", 0) + 1
+            self.ghost = 0
+            self.frame = self.module_frame
+        finally:
+            self.entry_limit = self.max_steps
 
     def _run(self) -> None:
         module_stmts = []
@@ -135,34 +152,40 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
                     self.module_frame.env[node.name.value] = ClassV(self._index_class(st))
             else:
                 module_stmts.append(st)
-        for st in module_stmts:
-            if self._always(st.node) or self._interesting(st):
-                self.exec_stmt(st)
+        with self.entry():
+            for st in module_stmts:
+                if self._always(st.node) or self._interesting(st):
+                    self.exec_stmt(st)
         for info in self.functions:
             if not info.seen and info.cls is None:
-                self.call_standalone(info, None)
+                with self.entry():
+                    self.call_standalone(info, None)
         for ci in self.classes:
             obj = ci.instance
             if obj is None:
                 obj = ModObj(ci)
                 init = ci.method("__init__")
                 if init is not None:
-                    self.call_standalone(init, obj)
+                    with self.entry():
+                        self.call_standalone(init, obj)
             build = ci.method("build")
             if build is not None and not obj.applied:
                 obj.applied = True
                 if not build.seen:
-                    self.call_standalone(build, obj)
+                    with self.entry():
+                        self.call_standalone(build, obj)
             for m in ci.methods.values():
                 if not m.seen:
-                    self.call_standalone(m, obj)
+                    with self.entry():
+                        self.call_standalone(m, obj)
         for seq in self.seqs:
             if not seq.applied:
                 self.frame = self.module_frame
-                out = self.apply_seq(seq, Tensor())
-                if seq.is_model and isinstance(out, Tensor):
-                    act = self._loss_act(seq.loss)
-                    self.consume(out, "loss" if act else "model", act, None)
+                with self.entry():
+                    out = self.apply_seq(seq, Tensor())
+                    if seq.is_model and isinstance(out, Tensor):
+                        act = self._loss_act(seq.loss)
+                        self.consume(out, "loss" if act else "model", act, None)
 
     def _interesting(self, st: Stmt) -> bool:
         text = self.loc.text(st.first, st.last)

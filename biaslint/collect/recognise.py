@@ -36,6 +36,7 @@ MAX_DEPTH = 8
 #: few ten thousand (the largest file of the development corpus: see benchmarks/corpus.py);
 #: the budget is what makes termination a property of the design, not of the input.
 MAX_STEPS = 60_000
+MAX_ENTRY_STEPS = 20_000
 
 
 MAX_ITEMS = 4096  # a container of layers larger than this is left unknown
@@ -54,6 +55,10 @@ KEPT_ON_JOIN = (Var, LayerObj, SeqObj, ModObj)
 
 class BudgetExhausted(Exception):
     """The file took more work than ``MAX_STEPS``: stop and keep what was found."""
+
+
+class EntryExhausted(Exception):
+    """One entry point took more than ``MAX_ENTRY_STEPS``: go on with the next one."""
 
 
 FILTER_WORDS = re.compile(r"\b(?:{})\b".format("|".join(sorted(map(re.escape, T.filter_words())))))

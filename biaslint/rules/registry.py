@@ -51,9 +51,12 @@ class Context:
         return Finding(site.path, site.line, site.col, code, sev, message, site)
 
     def scopes(self) -> dict[str, list[BiasSite]]:
+        """Biases per model, for the consistency rules. A slice of a bias (``b[H:2H]``, one
+        half of a highway projection) is part of its layer, not a layer of its own."""
         out: dict[str, list[BiasSite]] = {}
         for s in self.biases:
-            out.setdefault(s.scope, []).append(s)
+            if not s.notes.get("view"):
+                out.setdefault(s.scope, []).append(s)
         return out
 
 
