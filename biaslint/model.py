@@ -138,6 +138,8 @@ class Finding:
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
+            # how the flagged site is known to be a bias (see BiasSite.evidence)
+            "evidence": self.site.evidence if self.site is not None else None,
         }
         if self.probe is not None:
             out["probe"] = self.probe

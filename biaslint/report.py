@@ -94,7 +94,7 @@ def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dic
 
 def findings_json(result: RunResult) -> str:
     doc = {
-        "version": 1,
+        "version": 2,
         "findings": [
             f.to_json() for f in sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
         ],

@@ -77,8 +77,10 @@ def test_errors_win_over_findings(capsys: pytest.CaptureFixture[str], project: P
 def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--format", "json", VGG)
     doc = json.loads(out)
-    assert code == 1 and doc["version"] == 1 and doc["errors"] == []
-    assert {tuple(f) for f in doc["findings"]} == {("path", "line", "col", "code", "severity", "message")}
+    assert code == 1 and doc["version"] == 2 and doc["errors"] == []
+    assert {tuple(f) for f in doc["findings"]} == {
+        ("path", "line", "col", "code", "severity", "message", "evidence")
+    }
     assert {(f["line"], f["code"]) for f in doc["findings"]} == {
         (154, "BIA101"),
         (154, "BIA301"),

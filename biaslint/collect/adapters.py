@@ -73,12 +73,17 @@ class Frameworks:
         given = spec.flag is not None and (
             spec.flag in kw or (spec.flag_pos is not None and len(args) > spec.flag_pos)
         )
-        if given and not isinstance(flag, Const):
-            init = Init("other")  # ``bias=config.bias``: on or off is decided at run time
-        elif FORWARDED in kw and spec.flag and flag is UNKNOWN:
-            init = Init("other")  # ``nn.Linear(a, b, **kwargs)``: the flag may arrive there
+        # ``bias=config.bias`` or ``nn.Linear(a, b, **kwargs)``: whether there is a bias at all is
+        # decided at run time, so its init is unknown whatever initializer is passed
+        flag_unknown = (given and not isinstance(flag, Const)) or (
+            FORWARDED in kw and spec.flag is not None and flag is UNKNOWN
+        )
+        if flag_unknown:
+            init = Init("other")
         raw_init = arg(args, kw, spec.init_pos, spec.init_arg) if spec.init_arg else UNKNOWN
-        if FORWARDED in kw and spec.init_arg and raw_init is UNKNOWN and enabled:
+        if flag_unknown:
+            pass
+        elif FORWARDED in kw and spec.init_arg and raw_init is UNKNOWN and enabled:
             init = Init("other")  # the initializer may arrive through ``**kwargs``
         elif (spec.init_arg and spec.init_arg in kw) or (
             spec.init_pos is not None and len(args) > spec.init_pos
@@ -282,6 +287,10 @@ class Frameworks:
             return
         if t.consumer is None or (t.consumer[0] == "weak" and kind != "weak"):
             t.consumer = (kind, name, nxt)
+        elif kind not in ("weak", t.consumer[0]) and t.consumer[2] is not nxt:
+            # a second, different use: the value flows on past the first consumer (the same
+            # kind of use twice is usually two branches of an ``if``, not two paths)
+            t.shared = True
 
     def kernel_op(self: Interpreter, kind: LayerKind | str, x: Tensor, w: Value) -> Tensor:
         self.consume(x, "layer", None, None)

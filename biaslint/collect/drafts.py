@@ -53,8 +53,12 @@ def follow(t: Tensor) -> tuple[str, Optional[bool]]:
     """(activation, output_layer) for a layer's output tensor, walking its consumers."""
     act: Optional[str] = t.own_act if t.own_act not in (None, "none") else None
     cur: Optional[Tensor] = t
-    reshaped = False  # a reshape or a residual sum on the way: a norm then is not "directly after"
+    # a reshape, or a value that also flows elsewhere (a residual stream, a second use), on the
+    # way: a norm then does not cancel the bias everywhere it goes, so it is not "directly after"
+    reshaped = False
     for _ in range(64):
+        if cur is not None and cur.shared:
+            reshaped = True
         if cur is None or cur.consumer is None:
             out: Optional[bool] = True  # nothing visible uses it any more: a model output
             break
@@ -65,7 +69,7 @@ def follow(t: Tensor) -> tuple[str, Optional[bool]]:
         elif kind in ("pass", "weak"):
             cur = nxt
         elif kind in ("reshape", "mix"):
-            reshaped = True
+            reshaped = reshaped or kind == "reshape"
             cur = nxt
         elif kind == "norm":
             # batch norm cancels a per-channel constant only on a direct path to it

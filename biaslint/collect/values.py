@@ -182,6 +182,7 @@ class Tensor(Value):
     own_act: Optional[str] = None
     consumer: Optional[tuple[str, Optional[str], Optional[Tensor]]] = None
     biased: bool = False  # a layer with its own bias produced it
+    shared: bool = False  # used by more than one consumer (a residual stream)
 
 
 @dataclass(eq=False)
