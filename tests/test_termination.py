@@ -38,9 +38,9 @@ def deadline(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-@pytest.fixture
-def steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The number of steps each interpretation took."""
+@contextmanager
+def counting_steps() -> Iterator[list[int]]:
+    """The number of steps each interpretation inside the block took."""
     seen: list[int] = []
     original = interp_mod.Interpreter.run
 
@@ -49,8 +49,17 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         seen.append(self.steps)
         return out
 
-    monkeypatch.setattr(interp_mod.Interpreter, "run", run)
-    return seen
+    interp_mod.Interpreter.run = run  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        interp_mod.Interpreter.run = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def steps() -> Iterator[list[int]]:
+    with counting_steps() as seen:
+        yield seen
 
 
 RUNAWAY = {
@@ -175,19 +184,7 @@ def recursive_programs(draw: st.DrawFn) -> str:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recursive_programs())
 def test_generated_recursive_programs_end(source: str) -> None:
-    counted: list[int] = []
-    original = interp_mod.Interpreter.run
-
-    def run(self: interp_mod.Interpreter):  # type: ignore[no-untyped-def]
-        out = original(self)
-        counted.append(self.steps)
-        return out
-
-    interp_mod.Interpreter.run = run  # type: ignore[method-assign]
-    try:
-        with deadline(LIMIT_S):
-            model = analyse_source("generated.py", source.encode())
-    finally:
-        interp_mod.Interpreter.run = original  # type: ignore[method-assign]
+    with counting_steps() as counted, deadline(LIMIT_S):
+        model = analyse_source("generated.py", source.encode())
     assert model.error is None, model.error
     assert counted and counted[-1] <= MAX_STEPS + 1
