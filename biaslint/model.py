@@ -40,6 +40,9 @@ SITE_JSON_FIELDS = (
     "weight_init",
     "scope",
     "evidence",
+    "gate",
+    "forget_bias",
+    "forget_bias_from",
 )
 
 
@@ -79,6 +82,7 @@ class BiasSite:
     # Evidence beyond the JSON contract, for the rules and the probe.
     gate: Optional[str] = None  # "forget" for an LSTM forget slice / forget_bias
     forget_bias: Optional[float] = None  # what a recurrent layer adds to its forget gate
+    forget_bias_from: Optional[str] = None  # "default" or "argument": how that value was set
     shape: Optional[tuple[Optional[int], ...]] = None  # bias shape when static
     kernel_shape: Optional[tuple[Optional[int], ...]] = None  # paired kernel shape when static
     dtype: Optional[str] = None  # explicit/inferred bias dtype ("int32", "float64", ...)

@@ -117,11 +117,15 @@ class Frameworks:
         if spec.forget_arg:
             fb = kw.get(spec.forget_arg, UNKNOWN)
             forget: Optional[float]
-            if spec.forget_arg == "unit_forget_bias":
+            if fb is not UNKNOWN and not isinstance(fb, Const):
+                forget = None  # ``forget_bias=hparams.forget_bias``: decided at run time
+            elif spec.forget_arg == "unit_forget_bias":
                 forget = 0.0 if isinstance(fb, Const) and fb.value is False else 1.0
+                if forget == 0.0 and draft.init.kind == "default":
+                    draft.init = Init("zeros", 0.0)  # Keras's zeros, with no 1 added to the forget gate
             else:
                 forget = number(fb) if number(fb) is not None else spec.forget_default
-            draft.set(forget_bias=forget)
+            draft.set(forget_bias=forget, forget_bias_from="argument" if fb is not UNKNOWN else "default")
             if spec.forget_arg == "forget_bias" and fb is not UNKNOWN:
                 draft.set(gate="forget")
         units = arg(args, kw, spec.units_pos, spec.units_arg) if spec.units_arg else UNKNOWN
@@ -463,7 +467,7 @@ class Frameworks:
         return Init("other")
 
     def reinit(
-        self: Interpreter, target: Value, init: Init, api: str, c: cst.Call, through_init: bool
+        self: Interpreter, target: Value, init: Init, api: str, c: cst.CSTNode, through_init: bool
     ) -> Value:
         if isinstance(target, Var):
             if target.role in ("weight", "scale") or not (
@@ -532,7 +536,7 @@ class Frameworks:
             return "known"
         return "unknown"
 
-    def draft_at(self: Interpreter, c: cst.Call, framework: str, api: str, kind: str, init: Init) -> Draft:
+    def draft_at(self: Interpreter, c: cst.CSTNode, framework: str, api: str, kind: str, init: Init) -> Draft:
         line, col = self.position(c)
         d = self.drafts.get((line, col))
         if d is None:
@@ -548,7 +552,7 @@ class Frameworks:
             d.init = Init("other")  # one line, several inits (a helper called with different ones)
         return d
 
-    def position(self: Interpreter, c: cst.Call) -> tuple[int, int]:
+    def position(self: Interpreter, c: cst.CSTNode) -> tuple[int, int]:
         if self.stmt is None:
             return 0, 0
         return self.loc.position(self.stmt, c)

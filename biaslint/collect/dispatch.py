@@ -372,6 +372,13 @@ class Dispatch:
             ):
                 obj.items.extend(args[0].items)
             return UNKNOWN
+        if isinstance(obj, Const) and isinstance(obj.value, str) and name == "format":
+            # ``"bias_ih_l{}".format(i)``: known arguments filled in, unknown ones as ``*``
+            filled = [str(a.value) if isinstance(a, Const) else "*" for a in args]
+            try:
+                return Const(obj.value.format(*filled))
+            except (IndexError, KeyError, ValueError):
+                return UNKNOWN
         if isinstance(obj, DictV) and name in ("get",) and args:
             k = args[0]
             if isinstance(k, Const):

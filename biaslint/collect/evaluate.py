@@ -187,6 +187,9 @@ MATH = {
     "numpy.sqrt": math.sqrt,
     "numpy.exp": math.exp,
     "torch.log": math.log,
+    "tensorflow.sqrt": math.sqrt,
+    "tensorflow.log": math.log,
+    "torch.sqrt": math.sqrt,
     "math.log10": math.log10,
     "numpy.log10": math.log10,
 }

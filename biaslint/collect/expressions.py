@@ -79,6 +79,18 @@ class Expressions:
         except ValueError:
             return UNKNOWN
 
+    def _eval_fstring(self: Interpreter, e: cst.FormattedString) -> Value:
+        """``f"bias_hh_l{i}"``: the known parts, ``*`` for each part that is not a constant (a
+        name pattern is all ``getattr`` and name tokens need)."""
+        parts = []
+        for p in e.parts:
+            if isinstance(p, cst.FormattedStringText):
+                parts.append(p.value)
+            elif isinstance(p, cst.FormattedStringExpression):
+                v = self.eval(p.expression)
+                parts.append(str(v.value) if isinstance(v, Const) and v.value is not None else "*")
+        return Const("".join(parts))
+
     def _eval_string(self: Interpreter, e: cst.SimpleString | cst.ConcatenatedString) -> Value:
         if isinstance(e, cst.SimpleString) and "\\" not in e.value and e.prefix in ("", "r", "u"):
             q = e.quote
@@ -233,11 +245,9 @@ class Expressions:
         base = self.eval(e.value)
         if isinstance(base, Var) and not self.ghost and gathers(e):
             base.role = base.role or "table"  # ``t[:, idx]``: rows looked up, a table not a bias
-        if isinstance(base, ParamRef) and len(e.slice) == 1:
+        if isinstance(base, ParamRef):
             sl = e.slice[0].slice
-            gate = None
-            if isinstance(sl, cst.Slice):
-                gate = self._gate_of(sl)
+            gate = self._gate_of(sl) if len(e.slice) == 1 and isinstance(sl, cst.Slice) else None
             return ParamRef(base.owner, base.which, gate, base.data, True)
         key = self._subscript_key(e)
         if isinstance(base, DictV) and isinstance(key, str):
@@ -424,6 +434,7 @@ _EVAL: dict[type, Any] = {
     cst.Float: Expressions._eval_number,
     cst.SimpleString: Expressions._eval_string,
     cst.ConcatenatedString: Expressions._eval_string,
+    cst.FormattedString: Expressions._eval_fstring,
     cst.UnaryOperation: Expressions._eval_unary,
     cst.BinaryOperation: Expressions._eval_binary,
     cst.List: Expressions._eval_sequence,

@@ -46,6 +46,7 @@ from biaslint.collect.values import (
     Value,
     Var,
 )
+from biaslint.model import Init
 
 if TYPE_CHECKING:
     from biaslint.collect.interp import Interpreter
@@ -89,6 +90,9 @@ class Statements:
             self.exec_loop(node, twin)  # type: ignore[arg-type]
         elif isinstance(node, cst.With):
             self.exec_with(node, twin)  # type: ignore[arg-type]
+        elif isinstance(node, cst.Match) and isinstance(twin, ast.Match):
+            for case, twin_case in zip(node.cases, twin.cases):  # every case may run
+                self.exec_body(case, twin_case.body, True)
         elif isinstance(node, cst.Try):
             assert isinstance(twin, ast.Try)
             self.exec_body(node, twin.body, True)
@@ -118,6 +122,11 @@ class Statements:
         elif isinstance(small, cst.AugAssign):
             cur = self.eval(small.target)
             rhs = self.eval(small.value)
+            target = small.target
+            if isinstance(cur, ParamRef) and cur.which != "weight" and isinstance(target, cst.Subscript):
+                # ``b.data[:, 4] += math.log(p / (1 - p))``: a prior set in place on part of a bias
+                self.reinit(cur, Init("other"), "torch.Tensor.__iadd__", small, through_init=False)
+                return
             if isinstance(cur, ListV) and isinstance(rhs, ListV):
                 if not self.ghost and len(cur.items) + len(rhs.items) <= MAX_ITEMS:
                     cur.items.extend(rhs.items)

@@ -69,7 +69,7 @@ class Locator:
             last = max(getattr(t, "end_lineno", None) or t.lineno for t in group)
             yield Stmt(node, group, first, last)  # type: ignore[arg-type]
 
-    def position(self, stmt: Stmt, call: cst.Call) -> tuple[int, int]:
+    def position(self, stmt: Stmt, call: cst.CSTNode) -> tuple[int, int]:
         """(line, col) of ``call``: the n-th call of the statement in both trees."""
         index = self._call_index.get(id(stmt.node))
         if index is None:

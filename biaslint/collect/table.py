@@ -731,6 +731,11 @@ TENSOR_INIT_METHODS: dict[str, InitSpec] = {
     "uniform_": InitSpec("uniform", low=(0, "from", 0.0), high=(1, "to", 1.0)),
     "copy_": InitSpec("loaded"),
     "constant_": InitSpec("constant", 0, "val"),
+    # rescaled or shifted in place: a re-init whose value is not a constant we know
+    "mul_": InitSpec("other"),
+    "div_": InitSpec("other"),
+    "add_": InitSpec("other"),
+    "sub_": InitSpec("other"),
 }
 
 
