@@ -65,6 +65,13 @@ class Frameworks:
     ) -> Value:
         kw = self._with_arg_scopes(q, kwargs)
         flag = arg(args, kw, spec.flag_pos, spec.flag) if spec.flag else UNKNOWN
+        if spec.auto_off_with and (flag is UNKNOWN or (isinstance(flag, Const) and flag.value == "auto")):
+            off = kw.get(spec.auto_off_with, Const(None))  # mmcv: bias='auto' is off under a norm
+            flag = Const(True) if isinstance(off, Const) and off.value is None else off
+            if not isinstance(off, Const) and not isinstance(off, DictV):
+                flag = UNKNOWN if off is UNKNOWN else off
+            elif isinstance(off, DictV):
+                flag = Const(False)
         if spec.flag_default:
             enabled = not (isinstance(flag, Const) and not flag.value)
         else:
@@ -112,6 +119,8 @@ class Frameworks:
             own_act = "tanh"  # an RNN's output is already squashed; its biases feed gates
         draft = self.draft_at(c, spec.framework, q, spec.kind, init)
         draft.own_act = own_act
+        if self.guessed_receiver:
+            draft.set(receiver="guessed")
         if weight is not None:
             draft.weight_init = weight
         if spec.forget_arg:
@@ -136,6 +145,9 @@ class Frameworks:
             if isinstance(v, Const) and isinstance(v.value, str) and draft.layer_name is None:
                 draft.layer_name = self._scoped(v.value)
         layer = LayerObj(spec, q, draft, own_act, weight)
+        if spec.functional and spec.input_pos:
+            x = args[spec.input_pos] if len(args) > spec.input_pos else kw.get("inputs", UNKNOWN)
+            return self.apply_layer(layer, x)
         if spec.functional:
             return self.apply_layer(layer, args[0] if args else kw.get("inputs", UNKNOWN))
         return layer
@@ -526,6 +538,28 @@ class Frameworks:
         if target.view:
             d.set(view=True)
         return UNKNOWN
+
+    def init_module(
+        self: Interpreter,
+        spec: T.ModuleInitSpec,
+        q: str,
+        c: cst.Call,
+        args: list[Value],
+        kwargs: dict[str, Value],
+    ) -> Value:
+        """``normal_init(m, std=0.01, bias=-4.6)``, ``c2_xavier_fill(m)``: a library function that
+        initialises a module's weight and, when it has one, its bias to a constant."""
+        module = args[0] if args else kwargs.get("module", UNKNOWN)
+        if not isinstance(module, (LayerObj, AnyModule)):
+            return UNKNOWN
+        rest = args[1:]
+        self.reinit(ParamRef(module, "weight"), init_from_spec(spec.weight, rest, kwargs), q, c, True)
+        if isinstance(module, LayerObj) and module.draft.init.kind == "none":
+            return UNKNOWN  # ``if module.bias is not None``: a layer without a bias is left alone
+        value = arg(rest, kwargs, None if spec.bias_pos is None else spec.bias_pos - 1, spec.bias_kw)
+        n = number(value) if value is not UNKNOWN else spec.bias_default
+        init = Init("other") if n is None else (Init("zeros", 0.0) if n == 0 else const_init(n))
+        return self.reinit(ParamRef(module, "bias"), init, q, c, True)
 
     def _grad_context(self: Interpreter) -> str:
         """ "known" when the code runs from a constructor or the module, where autograd is

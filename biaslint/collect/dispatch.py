@@ -65,6 +65,7 @@ class Dispatch:
     """Mixin of ``Interpreter``: its methods take the interpreter as ``self``."""
 
     assigns_values: bool
+    guessed_receiver: bool
     depth: int
     numpy_loaded: bool
     weights_loaded: bool
@@ -91,7 +92,11 @@ class Dispatch:
             elif a.star == "":
                 args.append(v)
         if isinstance(fv, QName):
-            return self.call_qname(fv.name, c, args, kwargs)
+            self.guessed_receiver = fv.guessed
+            try:
+                return self.call_qname(fv.name, c, args, kwargs)
+            finally:
+                self.guessed_receiver = False
         if isinstance(fv, FuncV):
             return self.call_inline(fv.func, fv.self_obj, args, kwargs, c)
         if isinstance(fv, ClassV):
@@ -261,8 +266,12 @@ class Dispatch:
             n = number(args[0]) if args else None
             try:
                 return Const(MATH[q](n)) if n is not None else UNKNOWN
-            except (ValueError, OverflowError):
+            except (ValueError, OverflowError, ZeroDivisionError):
                 return UNKNOWN
+        if q in T.SUBMODULE_HANDLES:  # keras_applications: the Keras modules, passed in as kwargs
+            return ListV([QName(m) for m in T.SUBMODULE_HANDLES[q]])
+        if q in T.MODULE_INIT_FUNCS:
+            return self.init_module(T.MODULE_INIT_FUNCS[q], q, c, args, kwargs)
         if q == "getattr" and len(args) >= 2:
             owner, attr = args[0], args[1]
             if isinstance(attr, Const) and isinstance(attr.value, str):

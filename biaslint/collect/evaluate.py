@@ -187,6 +187,9 @@ MATH = {
     "numpy.sqrt": math.sqrt,
     "numpy.exp": math.exp,
     "torch.log": math.log,
+    # the focal-loss prior b = -log((1 - p) / p) (Lin et al. 2017)
+    "mmcv.cnn.bias_init_with_prob": lambda p: -math.log((1 - p) / p),
+    "mmengine.model.bias_init_with_prob": lambda p: -math.log((1 - p) / p),
     "tensorflow.sqrt": math.sqrt,
     "tensorflow.log": math.log,
     "torch.sqrt": math.sqrt,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import libcst as cst
 
+from biaslint.collect import table as T
 from biaslint.collect.dispatch import Dispatch
 from biaslint.collect.drafts import looks_like_bias
 from biaslint.collect.evaluate import (
@@ -227,6 +228,9 @@ class Expressions:
             return Method(base, name)
         if isinstance(base, (Tensor, InitV)):
             return Method(base, name)
+        unseen = base is UNKNOWN or (isinstance(base, Const) and base.value is None)
+        if unseen and dotted(e.value) in T.LAYER_HANDLES and T.is_keras_layer(f"keras.layers.{name}"):
+            return QName(f"keras.layers.{name}", guessed=True)  # ``layers.Conv2D`` on a handle
         if base is UNKNOWN or isinstance(base, (Method, Const)):
             if name == "bias" or name.startswith("bias_"):
                 if isinstance(base, Const):

@@ -107,6 +107,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         self._class_names: set[str] = set()
         self._narrowed_name: Optional[str] = None
         self._class_index: dict[int, ClassInfo] = {}  # one ClassInfo per class statement
+        self.guessed_receiver = False  # the call being dispatched was resolved by a guess
         self.steps = 0
         self.max_steps = MAX_STEPS
         self.entry_limit = MAX_STEPS  # steps allowed to the entry point being interpreted

@@ -43,6 +43,8 @@ _PREFIX_REWRITES: tuple[tuple[str, str], ...] = (
     ("keras_core", "keras"),
     ("keras.api.", "keras."),
     ("keras._tf_keras.keras.", "keras."),
+    ("timm.models.layers.", "timm.layers."),
+    ("fvcore.nn.weight_init.", "fvcore.nn.weight_init."),
 )
 
 # Namespaces whose members are addressed by their last component only
@@ -59,6 +61,13 @@ _FLAT_NAMESPACES: tuple[str, ...] = (
     "slim.",
     "tensorflow.nn.rnn_cell.",
     "tensorflow.layers.",
+    "mmcv.cnn.",
+    "mmengine.model.",
+    "detectron2.layers.",
+    "timm.layers.",
+    "tensorpack.",
+    "tflearn.",
+    "sonnet.",
 )
 
 # Names commonly used without (visible) imports in snippets and notebooks-turned-scripts.
@@ -73,6 +82,7 @@ CONVENTIONAL_ALIASES: dict[str, str] = {
     "layers": "keras.layers",
     "np": "numpy",
     "math": "math",
+    "snt": "sonnet",
 }
 
 
@@ -130,7 +140,17 @@ class AliasTable:
                     top = full.split(".", 1)[0]
                     self.bind(top, top)
             return
-        if node.relative or node.module is None:
+        if node.relative:
+            # ``from .nn import conv_nd`` -> ".nn.conv_nd": a project-local name, never a framework's
+            dots = "." * len(node.relative)
+            base = dots + (_name_of(node.module) if node.module is not None else "")
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    name = _name_of(alias.name)
+                    local = _name_of(alias.asname.name) if alias.asname is not None else name
+                    self.bind(local, f"{base}.{name}" if node.module is not None else f"{base}{name}")
+            return
+        if node.module is None:
             return
         module = _name_of(node.module)
         if isinstance(node.names, cst.ImportStar):

@@ -243,6 +243,7 @@ def known(q: str) -> bool:
                 T.NORMALIZERS,
                 T.TRANSPARENT,
                 T.LOSSES,
+                T.MODULE_INIT_FUNCS,
             )
         )
         or q in T.SEQUENTIAL

@@ -38,6 +38,10 @@ class LayerSpec:
     forget_default: Optional[float] = None
     #: the flag is on unless given (True) or off unless given (False, e.g. InstanceNorm affine)
     flag_default: bool = True
+    #: functional layers of libraries that take a name first (tensorpack): the input's position
+    input_pos: int = 0
+    #: mmcv's ``bias='auto'``: the bias is off exactly when this argument (``norm_cfg``) is set
+    auto_off_with: Optional[str] = None
 
 
 _DEF = Init("default")
@@ -205,6 +209,76 @@ LAYERS: dict[str, LayerSpec] = {
     "tensorflow.nn.rnn_cell.GRUBlockCell": _cell(),
     "tensorflow.nn.rnn_cell.BasicRNNCell": _cell(),
 }
+
+
+# --- Libraries that projects build on (a new library is a block of lines here) -----------
+def _lib(
+    framework: Framework, kind: LayerKind, flag: Optional[str], init: Optional[str], **kw: Any
+) -> LayerSpec:
+    return LayerSpec(framework, kind, flag, None, init, None, kw.pop("default", _DEF), **kw)
+
+
+_SNT = ("with_bias", "b_init")
+_SNT_KW: dict[str, Any] = dict(weight_arg="w_init", default=_ZEROS)
+
+LAYERS.update(
+    {
+        # mmcv / mmengine: conv + optional norm + activation; bias='auto' is off under a norm
+        "mmcv.cnn.ConvModule": _lib(
+            "torch", "conv", "bias", None, act_default="relu", auto_off_with="norm_cfg", **_TORCH_CONV
+        ),
+        "mmcv.cnn.DepthwiseSeparableConvModule": _lib("torch", "conv", None, None, act_default="relu"),
+        # detectron2: torch convs with optional norm/activation keywords
+        "detectron2.layers.Conv2d": _torch("conv", pos=7, act_arg="activation", **_TORCH_CONV),
+        "detectron2.layers.ConvTranspose2d": _torch("conv", pos=7, **_TORCH_CONV),
+        # timm: factories whose bias is off unless asked for
+        "timm.layers.create_conv2d": _torch("conv", flag_default=False),
+        "timm.layers.ConvNormAct": _torch("conv", flag_default=False),
+        "timm.layers.Linear": _torch("dense", pos=2),
+        # tensorpack: TF layers called as Conv2D(name, x, ...)
+        "tensorpack.Conv2D": _lib(
+            "tf_layers", "conv", "use_bias", "bias_initializer", functional=True, input_pos=1,
+            weight_arg="kernel_initializer", act_arg="activation", units_arg="filters", units_pos=2,
+        ),
+        "tensorpack.Conv2DTranspose": _lib(
+            "tf_layers", "conv", "use_bias", "bias_initializer", functional=True, input_pos=1,
+            weight_arg="kernel_initializer", act_arg="activation", units_arg="filters", units_pos=2,
+        ),
+        "tensorpack.FullyConnected": _lib(
+            "tf_layers", "dense", "use_bias", "bias_initializer", functional=True, input_pos=1,
+            weight_arg="kernel_initializer", act_arg="activation", units_arg="units", units_pos=2,
+        ),
+        "tensorpack.BatchNorm": _lib("tf_layers", "norm", "center", None, functional=True, input_pos=1),
+        "tensorpack.LayerNorm": _lib("tf_layers", "norm", "use_bias", None, functional=True, input_pos=1),
+        # tflearn: conv_2d(incoming, nb_filter, ..., bias=True, bias_init='zeros')
+        "tflearn.conv_2d": _lib(
+            "tf_layers", "conv", "bias", "bias_init", functional=True, weight_arg="weights_init",
+            act_arg="activation", act_default="none", units_arg="nb_filter", units_pos=1,
+            default=_ZEROS,
+        ),
+        "tflearn.conv_1d": _lib(
+            "tf_layers", "conv", "bias", "bias_init", functional=True, weight_arg="weights_init",
+            act_arg="activation", act_default="none", default=_ZEROS,
+        ),
+        "tflearn.fully_connected": _lib(
+            "tf_layers", "dense", "bias", "bias_init", functional=True, weight_arg="weights_init",
+            act_arg="activation", act_default="none", units_arg="n_units", units_pos=1, default=_ZEROS,
+        ),
+        "tflearn.batch_normalization": _lib("tf_layers", "norm", None, None, functional=True),
+        # Sonnet 2: snt.Linear(output_size, with_bias=True, w_init=None, b_init=None)
+        "sonnet.Linear": _lib("tf_layers", "dense", *_SNT, units_arg="output_size", units_pos=0, **_SNT_KW),
+        "sonnet.Conv1D": _lib("tf_layers", "conv", *_SNT, **_SNT_KW),
+        "sonnet.Conv2D": _lib("tf_layers", "conv", *_SNT, **_SNT_KW),
+        "sonnet.Conv3D": _lib("tf_layers", "conv", *_SNT, **_SNT_KW),
+        "sonnet.Conv2DTranspose": _lib("tf_layers", "conv", *_SNT, **_SNT_KW),
+        "sonnet.BatchNorm": _lib("tf_layers", "norm", "create_offset", None),
+        "sonnet.LayerNorm": _lib("tf_layers", "norm", "create_offset", None),
+        "sonnet.LSTM": _lib("tf_layers", "recurrent", None, "b_init", forget_arg="forget_bias",
+                            forget_default=1.0, default=_ZEROS),
+        "sonnet.GRU": _lib("tf_layers", "recurrent", None, "b_init", default=_ZEROS),
+    }
+)  # fmt: skip
+
 # tf.keras.layers.* and tf.layers.* class aliases
 for _n in ("Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D"):
     LAYERS.setdefault(f"tensorflow.layers.{_n}", LAYERS[f"keras.layers.{_n}"])
@@ -415,6 +489,14 @@ TRANSPARENT: frozenset[str] = frozenset(
     )
     for n in names
 )
+#: ``backend, layers, models, utils = get_submodules_from_kwargs(kwargs)`` (keras_applications)
+SUBMODULE_HANDLES: dict[str, tuple[str, ...]] = {
+    f"{p}.get_submodules_from_kwargs": ("keras.backend", "keras.layers", "keras.models", "keras.utils")
+    for p in ("keras_applications", "keras.applications", "keras_applications.imagenet_utils", "")
+}
+#: local names that, bound to something unseen, are taken to be ``keras.layers`` when the
+#: attribute is a Keras layer class (the site is then marked as less certain)
+LAYER_HANDLES = frozenset({"layers", "KL", "kl", "keras_layers", "klayers"})
 #: ``keras.initializers.get(x)``: the initializer x names or is
 INITIALIZER_LOOKUPS = frozenset({"keras.initializers.get", "tensorflow.keras.initializers.get"})
 #: Reshapes: a dense output reshaped into channels x positions is no longer one value per
@@ -704,6 +786,35 @@ INIT_STRINGS: dict[str, Init] = {
     "orthogonal": Init("orthogonal"),
 }
 
+
+#: Library functions that initialise a whole module: the weight init, and where the bias value
+#: is (mmcv's ``normal_init(m, mean=0, std=1, bias=0)``; fvcore's ``c2_xavier_fill(m)`` sets 0)
+@dataclass(frozen=True)
+class ModuleInitSpec:
+    weight: InitSpec
+    bias_pos: Optional[int] = None
+    bias_kw: Optional[str] = "bias"
+    bias_default: float = 0.0
+
+
+MODULE_INIT_FUNCS: dict[str, ModuleInitSpec] = {
+    **{
+        f"{ns}.{name}": spec
+        for ns in ("mmcv.cnn", "mmengine.model")
+        for name, spec in (
+            ("constant_init", ModuleInitSpec(InitSpec("constant", 1, "val"), 2)),
+            ("xavier_init", ModuleInitSpec(InitSpec("glorot_uniform"), 2)),
+            ("normal_init", ModuleInitSpec(InitSpec("normal", 2, "std", 1.0), 3)),
+            ("trunc_normal_init", ModuleInitSpec(InitSpec("truncated_normal", 2, "std", 1.0), 5)),
+            ("uniform_init", ModuleInitSpec(InitSpec("uniform", low=(1, "a", 0.0), high=(2, "b", 1.0)), 3)),
+            ("kaiming_init", ModuleInitSpec(InitSpec("he_normal"), 4)),
+            ("caffe2_xavier_init", ModuleInitSpec(InitSpec("he_uniform"), 1)),
+        )
+    },
+    "fvcore.nn.weight_init.c2_xavier_fill": ModuleInitSpec(InitSpec("he_uniform"), None, None),
+    "fvcore.nn.weight_init.c2_msra_fill": ModuleInitSpec(InitSpec("he_normal"), None, None),
+}
+
 #: In-place PyTorch re-initialisation: ``nn.init.<fn>_(tensor, ...)``
 TORCH_INIT_FUNCS: dict[str, InitSpec] = {
     "torch.nn.init.zeros_": InitSpec("zeros"),
@@ -722,6 +833,11 @@ TORCH_INIT_FUNCS: dict[str, InitSpec] = {
     "torch.nn.init.orthogonal_": InitSpec("orthogonal"),
     "torch.nn.init.xavier_uniform": InitSpec("glorot_uniform"),
     "torch.nn.init.kaiming_normal": InitSpec("he_normal"),
+    # timm's versions (timm.layers.weight_init)
+    "timm.layers.trunc_normal_": InitSpec("truncated_normal", 2, "std", 1.0),
+    "timm.layers.trunc_normal_tf_": InitSpec("truncated_normal", 2, "std", 1.0),
+    "timm.layers.lecun_normal_": InitSpec("lecun_normal"),
+    "timm.layers.variance_scaling_": InitSpec("variance_scaling"),
 }
 #: In-place tensor methods: ``t.fill_(v)`` etc. (positions count from the first argument)
 TENSOR_INIT_METHODS: dict[str, InitSpec] = {
@@ -861,3 +977,8 @@ SHAPE_QUERIES = frozenset(
 SAME_OBJECT = frozenset(
     {"to", "cuda", "cpu", "eval", "train", "double", "float", "half", "requires_grad_", "share_memory"}
 )
+
+
+def is_keras_layer(q: str) -> bool:
+    """A ``keras.layers`` name biaslint knows: a layer, an activation, a pass-through layer."""
+    return q in LAYERS or q in ACTIVATIONS or q in ACTIVATION_BY_ARG or q in TRANSPARENT or q in RESHAPES

@@ -51,6 +51,8 @@ class QName(Value):
     """A framework callable or namespace, by canonical qualified name."""
 
     name: str
+    #: resolved from a receiver we could not see (a ``layers`` handle passed in): less certain
+    guessed: bool = False
 
 
 @dataclass(eq=False)

@@ -48,6 +48,9 @@ class Context:
         if site.evidence == "name" and sev != "info" and rule.needs_bias_evidence:
             sev = "info"  # a bias by its name only: the claim rests on a guess
             message = f"{message} (a bias by its name only)"
+        elif site.notes.get("receiver") == "guessed" and sev != "info":
+            sev = "info"  # ``layers.Conv2D`` on a handle we could not resolve: a guess
+            message = f"{message} (layer API inferred from a handle named like a framework module)"
         return Finding(site.path, site.line, site.col, code, sev, message, site)
 
     def scopes(self) -> dict[str, list[BiasSite]]:
