@@ -121,6 +121,8 @@ class Frameworks:
         draft.own_act = own_act
         if self.guessed_receiver:
             draft.set(receiver="guessed")
+        if "." in self.frame.func:
+            draft.attrs.setdefault("owner_class", self.frame.func.split(".", 1)[0])
         if weight is not None:
             draft.weight_init = weight
         if spec.forget_arg:
@@ -384,6 +386,8 @@ class Frameworks:
                 init = self.init_of(raw)
             elif FORWARDED in kwargs:
                 init = Init("other")  # an initializer may arrive through ``**kwargs``
+            elif q == "tensorflow.get_variable" and (scoped := self.scope_initializer()) is not None:
+                init = self.init_of(scoped)  # the enclosing variable_scope's
             else:
                 init = Init("default")
             if isinstance(raw, InitV) and raw.shape is not None:
@@ -422,6 +426,10 @@ class Frameworks:
         if not self.ghost and lookup != "reuse":  # a lookup fetches a variable created elsewhere
             self.vars.append(var)
         return var
+
+    def scope_initializer(self: Interpreter) -> Optional[Value]:
+        """The initializer of the innermost ``variable_scope`` that sets one."""
+        return next((i for i in reversed(self.scope_inits) if i is not None), None)
 
     def _lookup_mode(self: Interpreter) -> str:
         """Whether ``get_variable`` here creates ("") or fetches ("reuse") a variable, or either."""

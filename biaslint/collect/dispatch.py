@@ -259,6 +259,9 @@ class Dispatch:
             return ScopeV(
                 name.value if isinstance(name, Const) and isinstance(name.value, str) else "",
                 reuse_mode(kwargs.get("reuse", Const(None))),
+                kwargs.get(
+                    "initializer", args[3] if len(args) > 3 and q.endswith("variable_scope") else None
+                ),
             )
         if q in T.INPUTS:
             return Tensor()

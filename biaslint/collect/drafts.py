@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
+from biaslint.collect import table as T
 from biaslint.model import BiasSite, Framework, Init, LayerKind
 
 _SITE_FIELDS = frozenset(f.name for f in dataclasses.fields(BiasSite)) - {"notes"}
@@ -168,6 +169,13 @@ _BIAS_KIND = {
 }
 
 
+def _attention_projection(owner_class: Optional[str], name: Optional[str]) -> bool:
+    if not owner_class or not name or not T.ATTENTION_CLASS.search(owner_class):
+        return False
+    attr = name.rsplit(".", 1)[-1].split("[", 1)[0]
+    return attr.lower() in T.ATTENTION_PROJECTIONS
+
+
 def to_site(d: Draft, path: str, comment: str) -> BiasSite:
     act, out = resolve_outputs(d)
     kind = d.layer_kind
@@ -198,6 +206,9 @@ def to_site(d: Draft, path: str, comment: str) -> BiasSite:
             d.attrs.setdefault("evidence", d.ref.attrs["evidence"])
     if "ref_drafts" in d.attrs:
         d.attrs["ref_lines"] = sorted({r.line for r in d.attrs.pop("ref_drafts")})
+    owner_class = d.attrs.get("owner_class") or (d.ref.attrs.get("owner_class") if d.ref else None)
+    if kind == "dense" and _attention_projection(owner_class, name):
+        kind = "attention"
     fields = {k: v for k, v in d.attrs.items() if k in _SITE_FIELDS}
     notes = {k: v for k, v in d.attrs.items() if k not in _SITE_FIELDS}
     if out is True and (d.attrs.get("gate") or kind == "recurrent"):

@@ -244,6 +244,7 @@ class Statements:
             elif isinstance(v, ScopeV):
                 self.frame.scopes.append(v.name)
                 self.reuse.append(v.reuse)
+                self.scope_inits.append(v.initializer)
                 pushed_scopes += 1
             elif (isinstance(v, QName) and v.name in ("torch.no_grad",)) or (
                 isinstance(v, Const) and v.value == "no_grad"
@@ -259,6 +260,7 @@ class Statements:
             if pushed_scopes:
                 del self.frame.scopes[-pushed_scopes:]
                 del self.reuse[-pushed_scopes:]
+                del self.scope_inits[-pushed_scopes:]
             if pushed_args:
                 del self.arg_scopes[-pushed_args:]
 

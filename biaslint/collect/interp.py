@@ -96,6 +96,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         self.seqs: list[SeqObj] = []
         self.arg_scopes: list[tuple[frozenset[str], dict[str, Value]]] = []
         self.no_grad = 0
+        self.scope_inits: list[Optional[Value]] = []  # ``variable_scope(initializer=...)``, innermost last
         self.reuse: list[str] = []  # variable-scope reuse modes of the enclosing ``with`` blocks
         self.in_except = 0  # inside an ``except`` handler: get_variable there is a fallback lookup
         self.frozen: set[int] = set()  # modules frozen with ``requires_grad_(False)``

@@ -68,6 +68,8 @@ _FLAT_NAMESPACES: tuple[str, ...] = (
     "tensorpack.",
     "tflearn.",
     "sonnet.",
+    "torch_geometric.nn.",
+    "dgl.nn.",
 )
 
 # Names commonly used without (visible) imports in snippets and notebooks-turned-scripts.

@@ -6,6 +6,7 @@ Keys are canonical qualified names (see ``names.canonical``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -235,6 +236,13 @@ LAYERS.update(
         "timm.layers.create_conv2d": _torch("conv", flag_default=False),
         "timm.layers.ConvNormAct": _torch("conv", flag_default=False),
         "timm.layers.Linear": _torch("dense", pos=2),
+        # graph convolutions (PyTorch Geometric, DGL): their own kind of layer
+        **{
+            f"{ns}.{name}": _torch("other")
+            for ns in ("torch_geometric.nn", "dgl.nn")
+            for name in ("GCNConv", "GATConv", "GATv2Conv", "SAGEConv", "GraphConv", "ChebConv",
+                         "TransformerConv", "GINEConv", "RelGraphConv")
+        },
         # tensorpack: TF layers called as Conv2D(name, x, ...)
         "tensorpack.Conv2D": _lib(
             "tf_layers", "conv", "use_bias", "bias_initializer", functional=True, input_pos=1,
@@ -497,6 +505,18 @@ SUBMODULE_HANDLES: dict[str, tuple[str, ...]] = {
 #: local names that, bound to something unseen, are taken to be ``keras.layers`` when the
 #: attribute is a Keras layer class (the site is then marked as less certain)
 LAYER_HANDLES = frozenset({"layers", "KL", "kl", "keras_layers", "klayers"})
+#: A dense layer named like a projection inside a class named like attention is an attention
+#: layer (q/k/v/qkv/out projections of a transformer block)
+ATTENTION_CLASS = re.compile(r"attention|attn|mha|multihead|selfatt", re.I)
+ATTENTION_PROJECTIONS = frozenset(
+    {
+        "q", "k", "v", "kv", "qk", "qkv", "query", "key", "value", "proj", "out", "o",
+        "q_proj", "k_proj", "v_proj", "kv_proj", "qkv_proj", "out_proj", "o_proj", "in_proj",
+        "to_q", "to_k", "to_v", "to_kv", "to_qkv", "to_out", "c_attn", "c_proj", "wq", "wk", "wv",
+        "wo", "w_q", "w_k", "w_v", "w_o", "query_proj", "key_proj", "value_proj", "proj_q",
+        "proj_k", "proj_v", "linear_q", "linear_k", "linear_v", "linear_out", "dense",
+    }
+)  # fmt: skip
 #: ``keras.initializers.get(x)``: the initializer x names or is
 INITIALIZER_LOOKUPS = frozenset({"keras.initializers.get", "tensorflow.keras.initializers.get"})
 #: Reshapes: a dense output reshaped into channels x positions is no longer one value per

@@ -215,6 +215,7 @@ class ScopeV(Value):
 
     name: str
     reuse: str = ""  # "" creates, "reuse" looks up, "maybe" (AUTO_REUSE, a run-time flag)
+    initializer: Optional[Value] = None  # ``variable_scope(..., initializer=...)``
 
 
 @dataclass(eq=False)
