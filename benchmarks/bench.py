@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from biaslint import engine
 from biaslint.collect import analyse_source
-from biaslint.collect.collector import MENTIONS_FRAMEWORK
+from biaslint.collect.project import MENTIONS_FRAMEWORK
 from biaslint.config import Settings
 
 

@@ -3,6 +3,7 @@
     python benchmarks/corpus.py extract [--mirror DIR] [--out DIR]
     python benchmarks/corpus.py findings [--out DIR] > findings.tsv
     python benchmarks/corpus.py recheck [--out DIR]
+    python benchmarks/corpus.py recall [--out DIR]
 
 ``manifest.txt`` pins each repository by commit. ``extract`` writes the ``.py`` files of
 each pinned commit to ``--out`` (default ``/tmp/biaslint-corpus``), reading a bare or
@@ -142,9 +143,69 @@ def recheck(out: Path) -> int:
     return 1 if new else 0  # judged findings that went away are history, not a failure
 
 
+def recall(out: Path) -> int:
+    """Sites found, sites real, kind and starting value against ``recall.tsv``: files whose
+    every bias site was listed by hand (a ``FILE`` line), each site ``path:line kind init value``."""
+    from biaslint import engine
+
+    labels: dict[tuple[str, str], list[tuple[int, str, str, str]]] = collections.defaultdict(list)
+    files: set[tuple[str, str]] = set()
+    for line in (HERE / "recall.tsv").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        f = (line.split("\t") + [""] * 6)[:6]
+        if f[2] == "FILE":
+            files.add((f[0], f[1]))
+        else:
+            path, _, lineno = f[1].rpartition(":")
+            labels[(f[0], path)].append((int(lineno), f[2], f[3], f[4]))
+    found = real = total = reported = kind_ok = init_ok = 0
+    misses: list[str] = []
+    extras: list[str] = []
+    wrong: list[str] = []
+    for repo, path in sorted(files):
+        root = out / repo.split("@")[0].replace("/", "+")
+        result = engine.run([str(root / path)], jobs=1)  # a real file: its project is followed
+        got = collections.Counter(s.line for s in result.sites)
+        by_line = {s.line: s for s in result.sites}
+        want = labels[(repo, path)]
+        want_lines = collections.Counter(n for n, *_ in want)
+        total += len(want)
+        reported += sum(got.values())
+        for n, kind, init, _value in want:
+            if got[n] > 0:
+                got[n] -= 1
+                found += 1
+                s = by_line[n]
+                kind_ok += s.layer_kind == kind
+                same_init = s.init_kind == init or (init == "constant" and s.init_kind in ("zeros", "ones"))
+                init_ok += same_init
+                if s.layer_kind != kind or not same_init:
+                    where = f"{repo.split('@')[0]} {path}:{n}"
+                    wrong.append(f"{where} {kind}/{init} got {s.layer_kind}/{s.init_kind}")
+            else:
+                misses.append(f"{repo.split('@')[0]} {path}:{n} {kind} {init}")
+        for n, c in got.items():
+            extra = max(0, c)
+            if extra and want_lines[n] == 0:
+                extras.append(f"{repo.split('@')[0]} {path}:{n} x{extra}")
+        reported_lines = collections.Counter(s.line for s in result.sites)
+        real += sum(min(c, want_lines[n]) for n, c in reported_lines.items())
+    print(f"files {len(files)}, labelled sites {total}, reported sites {reported}")
+    print(f"sites found: {found}/{total} = {found / total:.3f}")
+    print(f"reported sites real: {real}/{reported} = {real / max(reported, 1):.3f}")
+    print(f"layer kind right (of found): {kind_ok}/{found} = {kind_ok / max(found, 1):.3f}")
+    print(f"starting value right (of found): {init_ok}/{found} = {init_ok / max(found, 1):.3f}")
+    for label, rows in (("missed", misses), ("not labelled", extras), ("kind or value differs", wrong)):
+        print(f"## {label}: {len(rows)}")
+        for r in rows:
+            print(f"  {r}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["extract", "findings", "recheck"])
+    ap.add_argument("command", choices=["extract", "findings", "recheck", "recall"])
     ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     ap.add_argument("--out", type=Path, default=Path("/tmp/biaslint-corpus"))
     args = ap.parse_args()
@@ -155,6 +216,8 @@ def main() -> int:
         for f in run_biaslint(args.out):
             print(json.dumps(f))
         return 0
+    if args.command == "recall":
+        return recall(args.out)
     return recheck(args.out)
 
 

@@ -148,9 +148,14 @@ def read_bytes(target: Target, stdin: Optional[bytes] = None) -> tuple[Optional[
         return None, f"cannot read: {exc.strerror or exc}"
 
 
-def check_source(path: str, data: bytes, settings: Settings, noqa: bool = True) -> FileModel:
-    """One file through collector and rules: the single entry point of ``check`` and flake8."""
-    model = analyse_source(path, data)
+def check_source(
+    path: str, data: bytes, settings: Settings, noqa: bool = True, project: bool = False
+) -> FileModel:
+    """One file through collector and rules: the single entry point of ``check`` and flake8.
+
+    ``project``: follow helpers and layers imported from the file's own project (the command
+    line and the pre-commit hook do; flake8 and stdin see one file alone)."""
+    model = analyse_source(path, data, project)
     if model.error is None:
         model.findings = run_rules(model, settings)
         if noqa and model.findings:
@@ -172,10 +177,11 @@ def analyse_target(
         # inventory of a named empty file answers nothing: say so. A linter (check, the
         # pre-commit hook, which names every file) treats it as clean, like flake8 does.
         return FileModel(path, error=FileError(path, "empty file: nothing to analyse"))
+    on_disk = target.path != "-"  # a real file: its project's modules can be followed
     try:
         if settings is not None:
-            return check_source(path, data, settings)
-        return analyse_source(path, data)
+            return check_source(path, data, settings, project=on_disk)
+        return analyse_source(path, data, on_disk)
     except RecursionError:
         return FileModel(path, error=FileError(path, "too deeply nested to analyse"))
     except Exception as exc:  # a bug in biaslint must not stop the run

@@ -20,6 +20,7 @@ from biaslint.collect.evaluate import (
     init_from_spec,
     shape_of,
 )
+from biaslint.collect.names import dotted
 from biaslint.collect.recognise import (
     FORWARDED,
     GATES,
@@ -108,9 +109,9 @@ class Frameworks:
         weight = None
         if spec.weight_arg and spec.weight_arg in kw:
             weight = self.init_of(kw[spec.weight_arg])
-        own_act = None
-        if spec.act_arg:
-            own_act = act_name(kw[spec.act_arg]) if spec.act_arg in kw else spec.act_default
+        own_act = spec.act_default
+        if spec.act_arg and spec.act_arg in kw:
+            own_act = act_name(kw[spec.act_arg])
         if spec.framework == "slim" and not enabled and spec.kind != "norm":
             norm = kw.get("normalizer_fn", UNKNOWN)
             if isinstance(norm, QName) and norm.name in T.NORMALIZERS:
@@ -121,7 +122,7 @@ class Frameworks:
         draft.own_act = own_act
         if self.guessed_receiver:
             draft.set(receiver="guessed")
-        if "." in self.frame.func:
+        if self.frame.func:  # the class (or function) that builds the layer: ``Attention``
             draft.attrs.setdefault("owner_class", self.frame.func.split(".", 1)[0])
         if weight is not None:
             draft.weight_init = weight
@@ -147,6 +148,8 @@ class Frameworks:
             if isinstance(v, Const) and isinstance(v.value, str) and draft.layer_name is None:
                 draft.layer_name = self._scoped(v.value)
         layer = LayerObj(spec, q, draft, own_act, weight)
+        if spec.returns_pair:
+            return ListV([UNKNOWN, layer])
         if spec.functional and spec.input_pos:
             x = args[spec.input_pos] if len(args) > spec.input_pos else kw.get("inputs", UNKNOWN)
             return self.apply_layer(layer, x)
@@ -169,6 +172,8 @@ class Frameworks:
         if isinstance(ops, ArgScopeV):
             return ops
         names: set[str] = set()
+        if isinstance(ops, QName):  # tensorpack: ``argscope(Conv2D, use_bias=False)``
+            ops = ListV([ops])
         if isinstance(ops, ListV):
             for o in ops.items:
                 if isinstance(o, QName):
@@ -202,7 +207,7 @@ class Frameworks:
         )
         if isinstance(x, Tensor):
             if layer.spec.kind == "norm":
-                self.consume(x, "norm", T.NORMALIZERS.get(layer.api, "batchnorm"), out)
+                self.consume(x, "norm", T.NORMALIZERS.get(layer.api, T.UNKNOWN_NORM), out)
             else:
                 self.consume(x, "layer", None, None)
         if not self.ghost:
@@ -405,6 +410,7 @@ class Frameworks:
         line, col = self.position(c)
         framework = "keras" if fw == "keras" else fw
         d = Draft(framework, q, "unknown", init, self.frame.root, line, col)  # type: ignore[arg-type]
+        self.mark_via(d, self.sub_position(c))
         if lookup == "maybe":
             d.set(maybe_lookup=True)
         d.inlined = self.frame.inlined
@@ -510,7 +516,15 @@ class Frameworks:
                     owner.draft.weight_init = init
             return UNKNOWN
         if target.which == "any":
-            return UNKNOWN
+            # ``for p in m.parameters(): p.zero_()``: the weight and, if the layer has one, the bias
+            if not isinstance(owner, (LayerObj, AnyModule)) or init.kind not in ("zeros", "constant", "ones"):
+                return UNKNOWN
+            owner.weight = init
+            if isinstance(owner, LayerObj):
+                owner.draft.weight_init = init
+                if owner.draft.init.kind == "none":
+                    return UNKNOWN
+            target = ParamRef(owner, "bias", target.gate, target.data, target.view)
         framework = "torch"
         if isinstance(owner, LayerObj):
             framework = owner.spec.framework
@@ -559,7 +573,10 @@ class Frameworks:
         initialises a module's weight and, when it has one, its bias to a constant."""
         module = args[0] if args else kwargs.get("module", UNKNOWN)
         if not isinstance(module, (LayerObj, AnyModule)):
-            return UNKNOWN
+            name = dotted(c.args[0].value) if c.args else None
+            if not name:
+                return UNKNOWN
+            module = AnyModule(name)  # ``normal_init(self.g.conv)``: some module, kind unknown
         rest = args[1:]
         self.reinit(ParamRef(module, "weight"), init_from_spec(spec.weight, rest, kwargs), q, c, True)
         if isinstance(module, LayerObj) and module.draft.init.kind == "none":
@@ -580,11 +597,15 @@ class Frameworks:
 
     def draft_at(self: Interpreter, c: cst.CSTNode, framework: str, api: str, kind: str, init: Init) -> Draft:
         line, col = self.position(c)
-        d = self.drafts.get((line, col))
+        sub = self.sub_position(c)
+        if sub is not None and self.ghost:  # a branch of the followed helper this call rules out
+            return Draft(framework, api, kind, init, self.frame.root, line, col)  # type: ignore[arg-type]
+        d = self.drafts.get((line, col, sub))
         if d is None:
             d = Draft(framework, api, kind, init, self.frame.root, line, col)  # type: ignore[arg-type]
             d.inlined = self.frame.inlined
-            self.drafts[(line, col)] = d
+            self.drafts[(line, col, sub)] = d
+            self.mark_via(d, sub)
         elif self.frame.inlined and not d.inlined:
             d.inlined = True  # a call with real arguments beats the helper read on its own
             d.scope = self.frame.root
@@ -595,9 +616,23 @@ class Frameworks:
         return d
 
     def position(self: Interpreter, c: cst.CSTNode) -> tuple[int, int]:
+        """Where a site is reported: in the analysed file. Code followed into another module of
+        the project reports at the call in this file that reached it (the anchor)."""
+        if self.anchor is not None and self.ctx is not None:
+            return self.anchor
         if self.stmt is None:
             return 0, 0
         return self.loc.position(self.stmt, c)
+
+    def sub_position(self: Interpreter, c: cst.CSTNode) -> Optional[tuple[int, int]]:
+        """The position inside the other module, when following one (else None)."""
+        if self.anchor is None or self.ctx is None or self.stmt is None:
+            return None
+        return self.loc.position(self.stmt, c)
+
+    def mark_via(self: Interpreter, d: Draft, sub: Optional[tuple[int, int]]) -> None:
+        if sub is not None:
+            d.set(via=self.via, sub=sub)
 
     def _loss_act(self: Interpreter, loss: Optional[Value], output: Optional[Tensor] = None) -> Optional[str]:
         if isinstance(loss, DictV):

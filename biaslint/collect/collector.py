@@ -9,18 +9,20 @@ import warnings
 import libcst as cst
 
 from biaslint.collect.interp import Interpreter
+from biaslint.collect.project import MENTIONS_FRAMEWORK
 from biaslint.model import FileError, FileModel
 
-#: A file that never names a framework cannot hold a bias; skip it before parsing.
-MENTIONS_FRAMEWORK = re.compile(rb"tensorflow|torch|keras|slim|\btf\b|\bnn\b")
 #: words that show a class-imbalanced sigmoid/BCE setup (BIA501)
 _IMBALANCE = re.compile(r"pos_weight|class_weight|\bprior\b|focal|imbalanc|positive_rate|base_rate")
 _PY2_HINTS = ("Missing parentheses in call to 'print'", "Missing parentheses in call to 'exec'")
 _PY2_SYNTAX = re.compile(r"^\s*(print\s+[\"'\w]|exec\s+[\"'\w]|except\s+\w+(\.\w+)*\s*,\s*\w+\s*:)", re.M)
 
 
-def analyse_source(path: str, data: bytes) -> FileModel:
-    """Analyse one file's bytes. Never raises for bad input: errors go in ``FileModel.error``."""
+def analyse_source(path: str, data: bytes, project: bool = False) -> FileModel:
+    """Analyse one file's bytes. Never raises for bad input: errors go in ``FileModel.error``.
+
+    With ``project``, helpers and layers imported from other modules of the same project
+    (found on disk next to ``path``) are followed; a file on its own (flake8, stdin) is not."""
     if not MENTIONS_FRAMEWORK.search(data):
         return FileModel(path)
     try:
@@ -50,7 +52,7 @@ def analyse_source(path: str, data: bytes) -> FileModel:
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError) as exc:
         return FileModel(path, error=FileError(path, f"libcst cannot parse this file: {exc}".splitlines()[0]))
-    sites, loaded, hints = Interpreter(path, source, module, tree).run()
+    sites, loaded, hints = Interpreter(path, source, module, tree, project=project).run()
     if _IMBALANCE.search(source):
         hints["imbalance"] = True
     return FileModel(path, sites=sites, weights_loaded=loaded, hints=hints)

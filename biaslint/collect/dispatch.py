@@ -45,6 +45,7 @@ from biaslint.collect.values import (
     ListV,
     ModObj,
     ParamRef,
+    PartialV,
     QName,
     ScopeV,
     SeqObj,
@@ -91,6 +92,18 @@ class Dispatch:
                 args.extend(v.items)
             elif a.star == "":
                 args.append(v)
+        for _ in range(8):  # ``partial(partial(f, a), b)(c)``: unwrap the bound arguments
+            if not isinstance(fv, PartialV):
+                break
+            args, kwargs, fv = [*fv.args, *args], {**fv.kwargs, **kwargs}, fv.func
+        if isinstance(fv, QName) and self.project:
+            fv = self.project_value(fv)  # ``conv_nd(...)`` imported from the project's nn.py
+        if _unseen_callable(fv) and (dotted(c.func) or "").rsplit(".", 1)[-1] in T.NORM_FACTORIES:
+            self.guessed_receiver = True
+            try:  # ``norm_layer(dim)`` with the class passed in from elsewhere
+                return self.make_layer("?.norm_layer", T.GUESSED_NORM, c, args, kwargs)
+            finally:
+                self.guessed_receiver = False
         if isinstance(fv, QName):
             self.guessed_receiver = fv.guessed
             try:
@@ -203,7 +216,7 @@ class Dispatch:
             if isinstance(off, Var):
                 self._consume_var(off, "norm", x if isinstance(x, Tensor) else Tensor(), out)
             if isinstance(x, Tensor):
-                self.consume(x, "norm", T.NORMALIZERS.get(q, "batchnorm"), out)
+                self.consume(x, "norm", T.NORMALIZERS.get(q, T.UNKNOWN_NORM), out)
             return out
         if q in T.ACTIVATION_BY_ARG:
             name = args[0] if args else kwargs.get("activation", UNKNOWN)
@@ -233,7 +246,7 @@ class Dispatch:
             if is_class(q):
                 return SinkObj("transparent", how)
             return self.passthrough(args[0] if args else UNKNOWN, how)
-        if q == "slim.arg_scope":
+        if q in T.ARG_SCOPES:
             return self.arg_scope(args, kwargs)
         if q in T.SLIM_REPEAT:
             return self.slim_repeat(q, c, args, kwargs)
@@ -273,6 +286,8 @@ class Dispatch:
                 return UNKNOWN
         if q in T.SUBMODULE_HANDLES:  # keras_applications: the Keras modules, passed in as kwargs
             return ListV([QName(m) for m in T.SUBMODULE_HANDLES[q]])
+        if q in T.PARTIALS and args:
+            return PartialV(args[0], args[1:], dict(kwargs))
         if q in T.MODULE_INIT_FUNCS:
             return self.init_module(T.MODULE_INIT_FUNCS[q], q, c, args, kwargs)
         if q == "getattr" and len(args) >= 2:
@@ -358,6 +373,8 @@ class Dispatch:
                 return ListV([ParamRef(obj.owner, obj.which, i, obj.data, True) for i in range(count)])
             if name in ("size", "numel", "__len__") or name == "shape":
                 return Sym(TOTAL)
+            if name == "detach" and isinstance(obj, ParamRef):
+                return ParamRef(obj.owner, obj.which, obj.gate, True, obj.view)  # outside autograd
             if name in ("view", "view_as", "reshape", "detach", "to", "cuda", "float"):
                 return obj
             if name == "requires_grad_":
@@ -449,3 +466,15 @@ class Dispatch:
         if name in ("add_weight", "add_variable") and m.text.startswith("self."):
             return self.create_var("keras.layers.Layer.add_weight", "keras", c, args, kwargs)
         return UNKNOWN
+
+
+def _unseen_callable(fv: Value) -> bool:
+    """A callee we cannot see: a parameter, an attribute of an unknown object, ``None``."""
+    return (
+        fv is UNKNOWN
+        or (isinstance(fv, Const) and fv.value is None)
+        or (
+            isinstance(fv, Method)
+            and not isinstance(fv.obj, (ModObj, LayerObj, SeqObj, Tensor, ListV, DictV))
+        )
+    )

@@ -172,7 +172,7 @@ _BIAS_KIND = {
 def _attention_projection(owner_class: Optional[str], name: Optional[str]) -> bool:
     if not owner_class or not name or not T.ATTENTION_CLASS.search(owner_class):
         return False
-    attr = name.rsplit(".", 1)[-1].split("[", 1)[0]
+    attr = re.split(r"[./]", name)[-1].split("[", 1)[0]
     return attr.lower() in T.ATTENTION_PROJECTIONS
 
 
@@ -207,7 +207,7 @@ def to_site(d: Draft, path: str, comment: str) -> BiasSite:
     if "ref_drafts" in d.attrs:
         d.attrs["ref_lines"] = sorted({r.line for r in d.attrs.pop("ref_drafts")})
     owner_class = d.attrs.get("owner_class") or (d.ref.attrs.get("owner_class") if d.ref else None)
-    if kind == "dense" and _attention_projection(owner_class, name):
+    if kind in ("dense", "conv") and _attention_projection(owner_class, name):
         kind = "attention"
     fields = {k: v for k, v in d.attrs.items() if k in _SITE_FIELDS}
     notes = {k: v for k, v in d.attrs.items() if k not in _SITE_FIELDS}

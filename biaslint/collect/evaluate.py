@@ -84,8 +84,8 @@ def act_name(v: Value) -> Optional[str]:
             return None
         if isinstance(v.value, str):
             return T.ACTIVATION_STRINGS.get(v.value.lower(), "unknown")
-    if isinstance(v, QName):
-        return T.ACTIVATIONS.get(v.name, "unknown")
+    if isinstance(v, QName):  # tensorpack's ``activation=BNReLU`` normalises first
+        return T.ACTIVATIONS.get(v.name) or T.NORMALIZERS.get(v.name, "unknown")
     if isinstance(v, ActObj):
         return v.act
     return "unknown"

@@ -38,6 +38,7 @@ from biaslint.collect.recognise import (
 from biaslint.collect.values import (
     UNKNOWN,
     AnyModule,
+    ClassV,
     Const,
     DictV,
     Frame,
@@ -47,6 +48,7 @@ from biaslint.collect.values import (
     ListV,
     ModObj,
     ParamRef,
+    PartialV,
     QName,
     SeqObj,
     Sym,
@@ -162,6 +164,10 @@ class Expressions:
             if isinstance(e.operator, cst.And):
                 return Const(bool(left.value and right.value))
             return Const(bool(left.value or right.value))
+        if isinstance(e.operator, cst.Or):  # ``norm_layer = norm_layer or nn.LayerNorm``
+            if isinstance(left, Const):
+                return right if not left.value else left
+            return left if isinstance(left, (QName, FuncV, ClassV, PartialV)) else UNKNOWN
         return UNKNOWN
 
     def _iter_item(self: Interpreter, it: Value) -> Value:

@@ -136,7 +136,8 @@ class Statements:
             ret = self.eval(small.value)
             for v in vars_in(ret):
                 v.used = True
-            self.frame.returns.append(ret)
+            if not self.ghost:  # a return in a branch the condition rules out returns nothing
+                self.frame.returns.append(ret)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             self.aliases.add_import(small)
 
@@ -272,10 +273,15 @@ class Statements:
             base = self.eval(target.value)
             if isinstance(base, ParamRef) and target.attr.value == "requires_grad" and isinstance(v, Const):
                 self._freeze(base, bool(v.value))
-            if isinstance(base, ModObj) and not self.ghost:
-                base.attrs[target.attr.value] = v
+            if isinstance(v, Var) and target.attr.value == "bias" and not isinstance(base, ModObj):
+                # ``mi.bias = nn.Parameter(b.view(-1))``: a new bias put into a layer's slot
+                v.role = v.role or "bias"
+                v.draft.attrs.setdefault("evidence", "slot")
+            if isinstance(base, ModObj):
+                if not self.ghost:
+                    base.attrs[target.attr.value] = v
                 owner = dotted(target.value) or "self"
-                self._name_value(v, f"{owner}.{target.attr.value}")
+                self._name_value(v, f"{owner}.{target.attr.value}")  # ghost sites get names too
         elif isinstance(target, cst.Subscript):
             base = self.eval(target.value)
             key = self._subscript_key(target)

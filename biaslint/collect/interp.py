@@ -22,12 +22,14 @@ budget runs out the sites found so far are kept and the file is noted (``--verbo
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Optional
 
 import libcst as cst
 
+from biaslint.collect import project
 from biaslint.collect.adapters import Frameworks
 from biaslint.collect.dispatch import Dispatch
 from biaslint.collect.drafts import Draft, looks_like_bias, to_site
@@ -45,15 +47,18 @@ from biaslint.collect.recognise import (
     LOGIT_NAME,
     MAX_DEPTH,
     MAX_ENTRY_STEPS,
+    MAX_FOREIGN_MODULES,
     MAX_STEPS,
     BudgetExhausted,
     ClassInfo,
     EntryExhausted,
     FuncInfo,
+    ModuleContext,
     comment,
     is_layer_class,
     is_matrix,
     is_static,
+    known,
     runs_without_grad,
     var_position,
 )
@@ -63,8 +68,10 @@ from biaslint.collect.values import (
     DictV,
     Frame,
     FuncV,
+    LayerObj,
     ListV,
     ModObj,
+    QName,
     SeqObj,
     Tensor,
     Value,
@@ -77,20 +84,29 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
     """One file's abstract interpretation: ``run()`` returns its sites, whether weights are
     loaded later, and hints (loss kinds, an exhausted budget)."""
 
-    def __init__(self, path: str, source: str, module: cst.Module, tree: ast.Module) -> None:
+    def __init__(
+        self, path: str, source: str, module: cst.Module, tree: ast.Module, project: bool = False
+    ) -> None:
         self.path = path
         self.loc = Locator(source, tree)
         self.module = module
         self.tree = tree
         self.aliases = AliasTable()
         self.module_frame = Frame("<module>", None, False)
+        self.home = (self.loc, self.aliases, self.module_frame)  # this file's, when back from another
         self.frame = self.module_frame
         self.stmt: Optional[Stmt] = None
         self.depth = 0
         self.active: list[FuncInfo] = []
         self.functions: list[FuncInfo] = []
         self.classes: list[ClassInfo] = []
-        self.drafts: dict[tuple[int, int], Draft] = {}
+        self.drafts: dict[tuple[int, int, Optional[tuple[int, int]]], Draft] = {}
+        # project-aware analysis: other modules being followed, and where their sites report
+        self.project = project
+        self.foreign: dict[str, Optional[ModuleContext]] = {}
+        self.ctx: Optional[ModuleContext] = None  # the other module whose code is running
+        self.anchor: Optional[tuple[int, int]] = None  # the call in this file that reached it
+        self.via: Optional[str] = None  # the helper or class of the other module
         self.vars: list[Var] = []
         self.escaped: list[tuple[Var, FuncInfo]] = []
         self.seqs: list[SeqObj] = []
@@ -199,25 +215,82 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
             return any(isinstance(s, (cst.Import, cst.ImportFrom, cst.Assign)) for s in node.body)
         return isinstance(node, (cst.If, cst.Try))
 
-    def _index_class(self, st: Stmt) -> ClassInfo:
+    def _index_class(self, st: Stmt, ctx: Optional[ModuleContext] = None) -> ClassInfo:
         node = st.node
         assert isinstance(node, cst.ClassDef)
         known = self._class_index.get(id(node))
         if known is not None:  # a class statement run again (a factory called twice, recursion)
             return known
-        bases = [self.eval(a.value) for a in node.bases]
+        bases = [self.project_value(self.eval(a.value)) for a in node.bases]
         ci = ClassInfo(node.name.value, bases)
         twin = st.twins[0]
         assert isinstance(twin, ast.ClassDef)
         for sub in self.loc.pair(body_of(node), twin.body):
             if isinstance(sub.node, cst.FunctionDef) and self._interesting(sub):
-                fi = FuncInfo(sub.node.name.value, sub.node, sub, ci)
+                fi = FuncInfo(sub.node.name.value, sub.node, sub, ci, ctx=ctx)
                 ci.methods[fi.name] = fi
-                self.functions.append(fi)
-        self.classes.append(ci)
+                if ctx is None:  # another module's classes are followed, never read on their own
+                    self.functions.append(fi)
+        if ctx is None:
+            self.classes.append(ci)
         self._class_names.add(ci.name)
         self._class_index[id(node)] = ci
         return ci
+
+    # ------------------------------------------------------------------ project modules
+    def project_value(self, v: Value) -> Value:
+        """A name imported from another module of the project (``from .nn import conv_nd``): its
+        function or class there, when the analysis is project-aware; else ``v`` unchanged."""
+        if not self.project or not isinstance(v, QName) or known(v.name) or "." not in v.name:
+            return v
+        module, _, attr = v.name.rpartition(".")
+        home = self.ctx.path if self.ctx is not None else self.path
+        path = project.resolve(home, module or ".")
+        ctx = self._module_context(path) if path else None
+        if ctx is None:
+            return v
+        return ctx.module_frame.env.get(attr, v)
+
+    def _module_context(self, path: str) -> Optional[ModuleContext]:
+        if path in self.foreign:
+            return self.foreign[path]
+        self.foreign[path] = None  # a module importing this one back sees nothing (no cycle)
+        if len(self.foreign) > MAX_FOREIGN_MODULES or os.path.abspath(path) == os.path.abspath(self.path):
+            return None
+        src = project.load(path)
+        if src is None:
+            return None
+        ctx = ModuleContext(path, src.name, src.loc, AliasTable(), Frame(f"<{src.name}>", None, False))
+        with self.in_module(ctx):
+            self.frame = ctx.module_frame
+            for st in src.loc.pair(src.module.body, src.tree.body):
+                node = st.node
+                if isinstance(node, cst.SimpleStatementLine):
+                    for small in node.body:
+                        if isinstance(small, (cst.Import, cst.ImportFrom)):
+                            ctx.aliases.add_import(small)
+                elif isinstance(node, cst.FunctionDef) and self._interesting(st):
+                    ctx.module_frame.env[node.name.value] = FuncV(
+                        FuncInfo(node.name.value, node, st, ctx=ctx)
+                    )
+                elif isinstance(node, cst.ClassDef) and self._interesting(st):
+                    ctx.module_frame.env[node.name.value] = ClassV(self._index_class(st, ctx))
+        self.foreign[path] = ctx
+        return ctx
+
+    @contextmanager
+    def in_module(self, ctx: Optional[ModuleContext]) -> Iterator[None]:
+        """Run with another module's lines, imports and globals (or back in this file's)."""
+        saved = self.ctx, self.loc, self.aliases, self.module_frame, self.frame, self.stmt
+        self.ctx = ctx
+        if ctx is not None:
+            self.loc, self.aliases, self.module_frame = ctx.loc, ctx.aliases, ctx.module_frame
+        else:
+            self.loc, self.aliases, self.module_frame = self.home
+        try:
+            yield
+        finally:
+            self.ctx, self.loc, self.aliases, self.module_frame, self.frame, self.stmt = saved
 
     def call_standalone(self, info: FuncInfo, self_obj: Optional[Value]) -> None:
         root = info.cls.name if info.cls else info.name
@@ -257,19 +330,46 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         frame = Frame(caller.root, caller, True, scopes=list(caller.scopes), func=info.qual)
         self._bind_params(info, frame, self_obj, args, kwargs, standalone=False)
         saved_stmt = self.stmt
-        self._run_body(info, frame)
+        entering = info.ctx is not None and info.ctx is not self.ctx
+        outermost = entering and self.anchor is None
+        if outermost and info.ctx is not None:
+            # code of another module of the project: its sites report at this call
+            self.anchor = self.position(call) if call is not None else self._stmt_position()
+            self.via = f"{info.ctx.name}.{info.qual}"
+        try:
+            if entering:
+                with self.in_module(info.ctx):
+                    self._run_body(info, frame)
+            else:
+                self._run_body(info, frame)
+        finally:
+            if outermost:
+                self.anchor = self.via = None
         self.stmt = saved_stmt
         result: Value = UNKNOWN
         for ret in frame.returns:
             if ret is not UNKNOWN:
                 result = ret
                 break
+        if outermost:
+            # made there and returned here (a bias helper, a layer factory): a site of this
+            # file; what the other module builds and keeps (a class's layers) is that module's
+            for v in vars_in(result):
+                v.escaped = True
+            for layer in _layers_in(result):
+                layer.draft.set(escaped=True)
         if call is not None:
             line, col = self.position(call)
             for v in vars_in(result):
                 if v.chain[-1][0] is frame:
                     v.chain.append((caller, line, col))
         return result
+
+    def _stmt_position(self) -> tuple[int, int]:
+        if self.stmt is None:
+            return 0, 0
+        twin = self.stmt.twins[0]
+        return twin.lineno, twin.col_offset
 
     def _run_body(self, info: FuncInfo, frame: Frame) -> None:
         saved = self.frame, self.stmt
@@ -335,7 +435,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
     def finish(self) -> list[BiasSite]:
         called = {id(info) for info in self.functions if info.inlined_calls}
         dropped = {id(v) for v, info in self.escaped if id(info) in called}
-        by_key: dict[tuple[int, int], list[Draft]] = {}
+        by_key: dict[tuple[int, int, Any], list[Draft]] = {}
         for var in self.vars:
             if id(var) in dropped:
                 continue
@@ -343,6 +443,8 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
                 continue
             if var.role is None and (not looks_like_bias(var.names) or is_matrix(var.shape)):
                 continue  # never used as a bias; a name alone is no evidence for a matrix
+            if var.draft.attrs.get("via") and not var.escaped:
+                continue  # made and applied inside another module: a site of that module
             d = var.draft
             d.attrs.setdefault("evidence", "name")
             d.line, d.col = var_position(var)
@@ -350,7 +452,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
                 d.layer_kind = "norm"
             d.attrs.setdefault("consumers", 0)
             d.set(trainable=d.attrs.get("trainable"))
-            by_key.setdefault((d.line, d.col), []).append(d)
+            by_key.setdefault((d.line, d.col, d.attrs.get("sub")), []).append(d)
         merged: list[Draft] = []
         for group in by_key.values():
             best = [d for d in group if d.inlined] or group
@@ -361,7 +463,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
                     head.layer_kind = other.layer_kind
                     head.kernel = head.kernel or other.kernel
             merged.append(head)
-        merged.extend(self.drafts.values())
+        merged.extend(d for d in self.drafts.values() if _belongs_here(d))
         sites = []
         for d in sorted(merged, key=lambda d: (d.line, d.col)):
             if d.line <= 0:
@@ -383,3 +485,22 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         for s in sites:
             if s.output_layer and s.activation == "none" and s.layer_name and LOGIT_NAME.search(s.layer_name):
                 s.activation = losses[0]
+
+
+def _layers_in(v: Value, depth: int = 0) -> Iterator[LayerObj]:
+    if isinstance(v, LayerObj):
+        yield v
+    elif isinstance(v, (ListV, SeqObj)) and depth < 4:
+        for item in v.items:
+            yield from _layers_in(item, depth + 1)
+
+
+def _belongs_here(d: Draft) -> bool:
+    """A draft made while following another module is this file's site only when the layer
+    came back to this file, or when it re-initialises a layer of this file (``zero_module``)."""
+    if not d.attrs.get("via"):
+        return True
+    if d.attrs.get("escaped"):
+        return True
+    ref = d.ref
+    return ref is not None and (not ref.attrs.get("via") or bool(ref.attrs.get("escaped")))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -37,6 +37,8 @@ MAX_DEPTH = 8
 #: the budget is what makes termination a property of the design, not of the input.
 MAX_STEPS = 60_000
 MAX_ENTRY_STEPS = 20_000
+#: other modules of the project followed from one file
+MAX_FOREIGN_MODULES = 32
 
 
 MAX_ITEMS = 4096  # a container of layers larger than this is left unknown
@@ -81,6 +83,17 @@ GATE_WORDS = (
 
 
 @dataclass(eq=False)
+class ModuleContext:
+    """Another module of the project, being followed: its lines, imports and top-level names."""
+
+    path: str
+    name: str
+    loc: Any  # Locator
+    aliases: Any  # AliasTable
+    module_frame: Frame
+
+
+@dataclass(eq=False)
 class FuncInfo:
     name: str
     node: cst.FunctionDef
@@ -89,6 +102,7 @@ class FuncInfo:
     outer: Optional[Frame] = None  # enclosing frame of a nested function
     seen: bool = False
     inlined_calls: int = 0
+    ctx: Optional[ModuleContext] = None  # defined in another module of the project
 
     @property
     def qual(self) -> str:

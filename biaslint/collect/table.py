@@ -43,10 +43,13 @@ class LayerSpec:
     input_pos: int = 0
     #: mmcv's ``bias='auto'``: the bias is off exactly when this argument (``norm_cfg``) is set
     auto_off_with: Optional[str] = None
+    #: the call returns ``(name, layer)`` (mmcv's build_norm_layer)
+    returns_pair: bool = False
 
 
 _DEF = Init("default")
 _ZEROS = Init("zeros", 0.0)
+_UNSEEN = Init("other")  # built from a config the analysis cannot see
 _OFF = Init("none")
 
 
@@ -220,18 +223,24 @@ def _lib(
 
 
 _SNT = ("with_bias", "b_init")
-_SNT_KW: dict[str, Any] = dict(weight_arg="w_init", default=_ZEROS)
+_SNT_KW: dict[str, Any] = dict(weight_arg="w_init")
 
 LAYERS.update(
     {
         # mmcv / mmengine: conv + optional norm + activation; bias='auto' is off under a norm
         "mmcv.cnn.ConvModule": _lib(
-            "torch", "conv", "bias", None, act_default="relu", auto_off_with="norm_cfg", **_TORCH_CONV
+            "torch", "conv", "bias", None, act_arg="act_cfg", act_default="relu", auto_off_with="norm_cfg",
+            **_TORCH_CONV,
         ),
         "mmcv.cnn.DepthwiseSeparableConvModule": _lib("torch", "conv", None, None, act_default="relu"),
         # detectron2: torch convs with optional norm/activation keywords
         "detectron2.layers.Conv2d": _torch("conv", pos=7, act_arg="activation", **_TORCH_CONV),
         "detectron2.layers.ConvTranspose2d": _torch("conv", pos=7, **_TORCH_CONV),
+        "detectron2.layers.get_norm": _lib("torch", "norm", None, None, default=_UNSEEN),
+        # mmcv builders: build_conv_layer(cfg, in, out, k, bias=...); build_norm_layer returns
+        # (name, layer)
+        "mmcv.cnn.build_conv_layer": _lib("torch", "conv", "bias", None),
+        "mmcv.cnn.build_norm_layer": _lib("torch", "norm", None, None, returns_pair=True, default=_UNSEEN),
         # timm: factories whose bias is off unless asked for
         "timm.layers.create_conv2d": _torch("conv", flag_default=False),
         "timm.layers.ConvNormAct": _torch("conv", flag_default=False),
@@ -257,20 +266,20 @@ LAYERS.update(
             weight_arg="kernel_initializer", act_arg="activation", units_arg="units", units_pos=2,
         ),
         "tensorpack.BatchNorm": _lib("tf_layers", "norm", "center", None, functional=True, input_pos=1),
+        "tensorpack.BNReLU": _lib("tf_layers", "norm", None, None, functional=True, act_default="relu"),
         "tensorpack.LayerNorm": _lib("tf_layers", "norm", "use_bias", None, functional=True, input_pos=1),
         # tflearn: conv_2d(incoming, nb_filter, ..., bias=True, bias_init='zeros')
         "tflearn.conv_2d": _lib(
             "tf_layers", "conv", "bias", "bias_init", functional=True, weight_arg="weights_init",
             act_arg="activation", act_default="none", units_arg="nb_filter", units_pos=1,
-            default=_ZEROS,
         ),
         "tflearn.conv_1d": _lib(
             "tf_layers", "conv", "bias", "bias_init", functional=True, weight_arg="weights_init",
-            act_arg="activation", act_default="none", default=_ZEROS,
+            act_arg="activation", act_default="none",
         ),
         "tflearn.fully_connected": _lib(
             "tf_layers", "dense", "bias", "bias_init", functional=True, weight_arg="weights_init",
-            act_arg="activation", act_default="none", units_arg="n_units", units_pos=1, default=_ZEROS,
+            act_arg="activation", act_default="none", units_arg="n_units", units_pos=1,
         ),
         "tflearn.batch_normalization": _lib("tf_layers", "norm", None, None, functional=True),
         # Sonnet 2: snt.Linear(output_size, with_bias=True, w_init=None, b_init=None)
@@ -282,8 +291,8 @@ LAYERS.update(
         "sonnet.BatchNorm": _lib("tf_layers", "norm", "create_offset", None),
         "sonnet.LayerNorm": _lib("tf_layers", "norm", "create_offset", None),
         "sonnet.LSTM": _lib("tf_layers", "recurrent", None, "b_init", forget_arg="forget_bias",
-                            forget_default=1.0, default=_ZEROS),
-        "sonnet.GRU": _lib("tf_layers", "recurrent", None, "b_init", default=_ZEROS),
+                            forget_default=1.0),
+        "sonnet.GRU": _lib("tf_layers", "recurrent", None, "b_init"),
     }
 )  # fmt: skip
 
@@ -400,7 +409,16 @@ NORMALIZERS: dict[str, str] = {
     "slim.layer_norm": "layernorm",
     "slim.instance_norm": "batchnorm",
     "slim.group_norm": "layernorm",
+    "tensorpack.BatchNorm": "batchnorm",
+    "tensorpack.BNReLU": "batchnorm",
+    "tensorpack.LayerNorm": "layernorm",
+    "tflearn.batch_normalization": "batchnorm",
+    "sonnet.BatchNorm": "batchnorm",
+    "sonnet.LayerNorm": "layernorm",
 }
+#: what a norm layer that is not in NORMALIZERS counts as (its type is decided elsewhere:
+#: ``get_norm(cfg)``, ``build_norm_layer(cfg)``); no rule takes it for a batch norm
+UNKNOWN_NORM = "norm"
 
 #: Ops that pass a tensor on without changing what the bias before them feeds.
 TRANSPARENT: frozenset[str] = frozenset(
@@ -517,6 +535,14 @@ ATTENTION_PROJECTIONS = frozenset(
         "proj_k", "proj_v", "linear_q", "linear_k", "linear_v", "linear_out", "dense",
     }
 )  # fmt: skip
+#: ``norm_layer(dim)``, ``config.norm_class(...)``: a norm class passed in, unseen. A norm site
+#: whose type (and whether it has a bias) is decided by the caller: init "other", less certain
+NORM_FACTORIES = frozenset({"norm_layer", "norm_class", "norm_cls", "norm_fn", "norm_func", "norm_layer_cls"})
+GUESSED_NORM = LayerSpec("torch", "norm", None, None, None, None, Init("other"))
+#: ``functools.partial(nn.LayerNorm, eps=1e-6)``: a callable with arguments bound
+PARTIALS = frozenset({"functools.partial"})
+#: scopes that set default arguments of the layer calls beneath them
+ARG_SCOPES = frozenset({"slim.arg_scope", "tensorpack.argscope"})
 #: ``keras.initializers.get(x)``: the initializer x names or is
 INITIALIZER_LOOKUPS = frozenset({"keras.initializers.get", "tensorflow.keras.initializers.get"})
 #: Reshapes: a dense output reshaped into channels x positions is no longer one value per

@@ -100,6 +100,7 @@ class Var(Value):
     consumed_in: Optional[Frame] = None
     used: bool = False  # appears anywhere after creation (an argument, an operand, a return)
     bindings: list[str] = field(default_factory=list)  # the Python targets it was assigned to
+    escaped: bool = False  # made in another module of the project and returned to this file
 
 
 @dataclass(eq=False)
@@ -202,6 +203,15 @@ class ListV(Value):
 class FuncV(Value):
     func: Any  # FuncInfo
     self_obj: Optional[Value] = None
+
+
+@dataclass(eq=False)
+class PartialV(Value):
+    """``functools.partial(f, *args, **kwargs)``: f with arguments bound."""
+
+    func: Value
+    args: list[Value]
+    kwargs: dict[str, Value]
 
 
 @dataclass(eq=False)
