@@ -86,6 +86,8 @@ class Frameworks:
         flag_unknown = (given and not isinstance(flag, Const)) or (
             FORWARDED in kw and spec.flag is not None and flag is UNKNOWN
         )
+        if spec.scoped_defaults and not self.arg_scopes and flag is UNKNOWN:
+            flag_unknown = True  # tensorpack: ``argscope(Conv2D, use_bias=False)`` in a caller
         if flag_unknown:
             init = Init("other")
         raw_init = arg(args, kw, spec.init_pos, spec.init_arg) if spec.init_arg else UNKNOWN

@@ -45,6 +45,9 @@ class LayerSpec:
     auto_off_with: Optional[str] = None
     #: the call returns ``(name, layer)`` (mmcv's build_norm_layer)
     returns_pair: bool = False
+    #: the library's style sets layer arguments in an ``argscope`` of the *caller* (tensorpack):
+    #: with none in sight, arguments not given here are unknown rather than the defaults
+    scoped_defaults: bool = False
 
 
 _DEF = Init("default")
@@ -222,6 +225,14 @@ def _lib(
     return LayerSpec(framework, kind, flag, None, init, None, kw.pop("default", _DEF), **kw)
 
 
+def _tp(kind: LayerKind, units: str) -> LayerSpec:
+    """tensorpack: ``Conv2D(name, x, filters, ...)``, arguments usually set by an argscope."""
+    return _lib(
+        "tf_layers", kind, "use_bias", "bias_initializer", functional=True, input_pos=1, scoped_defaults=True,
+        weight_arg="kernel_initializer", act_arg="activation", units_arg=units, units_pos=2,
+    )  # fmt: skip
+
+
 _SNT = ("with_bias", "b_init")
 _SNT_KW: dict[str, Any] = dict(weight_arg="w_init")
 
@@ -253,18 +264,9 @@ LAYERS.update(
                          "TransformerConv", "GINEConv", "RelGraphConv")
         },
         # tensorpack: TF layers called as Conv2D(name, x, ...)
-        "tensorpack.Conv2D": _lib(
-            "tf_layers", "conv", "use_bias", "bias_initializer", functional=True, input_pos=1,
-            weight_arg="kernel_initializer", act_arg="activation", units_arg="filters", units_pos=2,
-        ),
-        "tensorpack.Conv2DTranspose": _lib(
-            "tf_layers", "conv", "use_bias", "bias_initializer", functional=True, input_pos=1,
-            weight_arg="kernel_initializer", act_arg="activation", units_arg="filters", units_pos=2,
-        ),
-        "tensorpack.FullyConnected": _lib(
-            "tf_layers", "dense", "use_bias", "bias_initializer", functional=True, input_pos=1,
-            weight_arg="kernel_initializer", act_arg="activation", units_arg="units", units_pos=2,
-        ),
+        "tensorpack.Conv2D": _tp("conv", "filters"),
+        "tensorpack.Conv2DTranspose": _tp("conv", "filters"),
+        "tensorpack.FullyConnected": _tp("dense", "units"),
         "tensorpack.BatchNorm": _lib("tf_layers", "norm", "center", None, functional=True, input_pos=1),
         "tensorpack.BNReLU": _lib("tf_layers", "norm", None, None, functional=True, act_default="relu"),
         "tensorpack.LayerNorm": _lib("tf_layers", "norm", "use_bias", None, functional=True, input_pos=1),
