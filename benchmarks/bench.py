@@ -81,13 +81,13 @@ def main() -> None:
         nonlocal sites
         sites = 0
         for path, data, _ in parsable:
-            sites += len(analyse_source(path, data).sites)
+            sites += len(analyse_source(path, data, project=True).sites)  # as the command line does
 
     settings = Settings()
 
     def check() -> None:
         for path, data, _ in parsable:
-            engine.check_source(path, data, settings)
+            engine.check_source(path, data, settings, project=True)
 
     def parse_irrelevant() -> None:
         for _, _, text in irrelevant:

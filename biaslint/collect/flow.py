@@ -78,9 +78,9 @@ class Statements:
             return
         twin = st.twins[0]
         if isinstance(node, cst.FunctionDef):
-            info = FuncInfo(node.name.value, node, st, outer=self.frame)
+            info = FuncInfo(node.name.value, node, st, outer=self.frame, ctx=self.ctx)
             self.frame.env[info.name] = FuncV(info)
-            if self.frame is not self.module_frame and self.ghost == 0:
+            if self.frame is not self.module_frame and self.ghost == 0 and self.ctx is None:
                 self.functions.append(info)
         elif isinstance(node, cst.ClassDef):
             self.frame.env[node.name.value] = ClassV(self._index_class(st))

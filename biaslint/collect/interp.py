@@ -293,6 +293,8 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
             self.ctx, self.loc, self.aliases, self.module_frame, self.frame, self.stmt = saved
 
     def call_standalone(self, info: FuncInfo, self_obj: Optional[Value]) -> None:
+        if info.ctx is not None:
+            return  # another module's code (an inherited method) is read when that module is
         root = info.cls.name if info.cls else info.name
         frame = Frame(root, None, False, func=info.qual)
         info.seen = True
@@ -330,8 +332,8 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         frame = Frame(caller.root, caller, True, scopes=list(caller.scopes), func=info.qual)
         self._bind_params(info, frame, self_obj, args, kwargs, standalone=False)
         saved_stmt = self.stmt
-        entering = info.ctx is not None and info.ctx is not self.ctx
-        outermost = entering and self.anchor is None
+        entering = info.ctx is not self.ctx  # into another module, or back into this file
+        outermost = info.ctx is not None and self.anchor is None
         if outermost and info.ctx is not None:
             # code of another module of the project: its sites report at this call
             self.anchor = self.position(call) if call is not None else self._stmt_position()
