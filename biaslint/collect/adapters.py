@@ -24,6 +24,7 @@ from biaslint.collect.names import dotted
 from biaslint.collect.recognise import (
     FORWARDED,
     GATES,
+    MAX_INSTANCES,
     NOT_BIAS,
     ClassInfo,
     is_matrix,
@@ -259,6 +260,9 @@ class Frameworks:
     def instantiate(
         self: Interpreter, ci: ClassInfo, args: list[Value], kwargs: dict[str, Value], c: cst.Call
     ) -> Value:
+        ci.instances += 1
+        if ci.instances > MAX_INSTANCES and ci.instance is not None:
+            return ci.instance  # its sites are known by now; more copies only cost time
         obj = ModObj(ci)
         if ci.instance is None:
             ci.instance = obj

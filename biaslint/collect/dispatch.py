@@ -419,6 +419,14 @@ class Dispatch:
             return obj
         if name in T.SAME_OBJECT and isinstance(obj, (ModObj, LayerObj, SeqObj)):
             return obj
+        if isinstance(obj, ModObj) and name == "register_buffer" and args:
+            key = args[0]
+            if isinstance(key, Const) and isinstance(key.value, str):
+                # a buffer in any branch is module state, never a parameter (ghost or not)
+                obj.cls.buffers.add(key.value)
+                if not self.ghost:
+                    obj.attrs[key.value] = Buffer(key.value)
+            return UNKNOWN
         if isinstance(obj, ModObj):
             if name in T.WEIGHT_METHODS:
                 return self.create_var("keras.layers.Layer.add_weight", "keras", c, args, kwargs)
@@ -429,11 +437,6 @@ class Dispatch:
                 if isinstance(key, Const):
                     obj.attrs[str(key.value)] = args[1]
                     self._name_value(args[1], f"self.{key.value}")
-                return UNKNOWN
-            if name == "register_buffer" and args:
-                key = args[0]
-                if isinstance(key, Const):
-                    obj.attrs[str(key.value)] = Buffer(str(key.value))  # state, not a parameter
                 return UNKNOWN
             if name == "register_parameter" and len(args) > 1:
                 key = args[0]

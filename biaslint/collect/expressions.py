@@ -38,6 +38,7 @@ from biaslint.collect.recognise import (
 from biaslint.collect.values import (
     UNKNOWN,
     AnyModule,
+    Buffer,
     ClassV,
     Const,
     DictV,
@@ -203,6 +204,8 @@ class Expressions:
             q = canonical(f"{base.name}.{name}")
             return Const(MATH_CONSTS[q]) if q in MATH_CONSTS else QName(q)
         if isinstance(base, ModObj):
+            if name in base.cls.buffers:
+                return Buffer(name)
             if name in base.attrs:
                 return base.attrs[name]
             m = base.cls.method(name)

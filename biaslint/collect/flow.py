@@ -78,7 +78,9 @@ class Statements:
             return
         twin = st.twins[0]
         if isinstance(node, cst.FunctionDef):
-            info = FuncInfo(node.name.value, node, st, outer=self.frame, ctx=self.ctx)
+            info = FuncInfo(
+                node.name.value, node, st, outer=self.frame, ctx=self.ctx, loc=self.loc if self.ctx else None
+            )
             self.frame.env[info.name] = FuncV(info)
             if self.frame is not self.module_frame and self.ghost == 0 and self.ctx is None:
                 self.functions.append(info)

@@ -107,6 +107,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         self.ctx: Optional[ModuleContext] = None  # the other module whose code is running
         self.anchor: Optional[tuple[int, int]] = None  # the call in this file that reached it
         self.via: Optional[str] = None  # the helper or class of the other module
+        self._project_names: dict[tuple[str, str], Value] = {}
         self.vars: list[Var] = []
         self.escaped: list[tuple[Var, FuncInfo]] = []
         self.seqs: list[SeqObj] = []
@@ -227,7 +228,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         assert isinstance(twin, ast.ClassDef)
         for sub in self.loc.pair(body_of(node), twin.body):
             if isinstance(sub.node, cst.FunctionDef) and self._interesting(sub):
-                fi = FuncInfo(sub.node.name.value, sub.node, sub, ci, ctx=ctx)
+                fi = FuncInfo(sub.node.name.value, sub.node, sub, ci, ctx=ctx, loc=self.loc if ctx else None)
                 ci.methods[fi.name] = fi
                 if ctx is None:  # another module's classes are followed, never read on their own
                     self.functions.append(fi)
@@ -238,18 +239,55 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         return ci
 
     # ------------------------------------------------------------------ project modules
-    def project_value(self, v: Value) -> Value:
+    def project_value(self, v: Value, depth: int = 0) -> Value:
         """A name imported from another module of the project (``from .nn import conv_nd``): its
         function or class there, when the analysis is project-aware; else ``v`` unchanged."""
-        if not self.project or not isinstance(v, QName) or known(v.name) or "." not in v.name:
+        if not self.project or not isinstance(v, QName) or known(v.name) or "." not in v.name or depth > 4:
             return v
-        module, _, attr = v.name.rpartition(".")
         home = self.ctx.path if self.ctx is not None else self.path
+        cached = self._project_names.get((home, v.name))
+        if cached is not None:
+            return cached
+        found = self._project_value(v, home, depth)
+        self._project_names[(home, v.name)] = found
+        return found
+
+    def _project_value(self, v: QName, home: str, depth: int) -> Value:
+        module, _, attr = v.name.rpartition(".")
         path = project.resolve(home, module or ".")
         ctx = self._module_context(path) if path else None
         if ctx is None:
             return v
-        return ctx.module_frame.env.get(attr, v)
+        env = ctx.module_frame.env
+        if attr not in env:
+            env[attr] = v  # a cycle through re-exports resolves to the name itself
+            env[attr] = self._project_name(ctx, attr, v, depth)
+        return env[attr]
+
+    def _project_name(self, ctx: ModuleContext, attr: str, v: Value, depth: int) -> Value:
+        """A top-level function or class of ``ctx`` (its text parsed now), or what ``ctx``
+        re-exports under that name (``from .mlp import Mlp`` in a package's ``__init__``)."""
+        if attr in ctx.index.defs:
+            seg = ctx.index.segment(attr)
+            if seg is None:
+                return v
+            with self.in_module(ctx, seg.loc):
+                self.frame = ctx.module_frame
+                st = next(iter(seg.loc.pair(seg.module.body, seg.tree.body)), None)
+                if st is None or not self._interesting(st):
+                    return v
+                node = st.node
+                if isinstance(node, cst.FunctionDef):
+                    return FuncV(FuncInfo(node.name.value, node, st, ctx=ctx, loc=seg.loc))
+                if isinstance(node, cst.ClassDef):
+                    return ClassV(self._index_class(st, ctx))
+            return v
+        for cand in ctx.aliases.candidates(attr):
+            with self.in_module(ctx, None):
+                found = self.project_value(QName(cand), depth + 1)
+            if not isinstance(found, QName):
+                return found
+        return v
 
     def _module_context(self, path: str) -> Optional[ModuleContext]:
         if path in self.foreign:
@@ -257,34 +295,25 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         self.foreign[path] = None  # a module importing this one back sees nothing (no cycle)
         if len(self.foreign) > MAX_FOREIGN_MODULES or os.path.abspath(path) == os.path.abspath(self.path):
             return None
-        src = project.load(path)
-        if src is None:
+        index = project.load(path)
+        if index is None:
             return None
-        ctx = ModuleContext(path, src.name, src.loc, AliasTable(), Frame(f"<{src.name}>", None, False))
-        with self.in_module(ctx):
-            self.frame = ctx.module_frame
-            for st in src.loc.pair(src.module.body, src.tree.body):
-                node = st.node
-                if isinstance(node, cst.SimpleStatementLine):
-                    for small in node.body:
-                        if isinstance(small, (cst.Import, cst.ImportFrom)):
-                            ctx.aliases.add_import(small)
-                elif isinstance(node, cst.FunctionDef) and self._interesting(st):
-                    ctx.module_frame.env[node.name.value] = FuncV(
-                        FuncInfo(node.name.value, node, st, ctx=ctx)
-                    )
-                elif isinstance(node, cst.ClassDef) and self._interesting(st):
-                    ctx.module_frame.env[node.name.value] = ClassV(self._index_class(st, ctx))
+        ctx = ModuleContext(path, index.name, index, AliasTable(), Frame(f"<{index.name}>", None, False))
+        for imp in index.imports:
+            if isinstance(imp, (cst.Import, cst.ImportFrom)):
+                ctx.aliases.add_import(imp)
         self.foreign[path] = ctx
         return ctx
 
     @contextmanager
-    def in_module(self, ctx: Optional[ModuleContext]) -> Iterator[None]:
-        """Run with another module's lines, imports and globals (or back in this file's)."""
+    def in_module(self, ctx: Optional[ModuleContext], loc: Optional[Locator]) -> Iterator[None]:
+        """Run with another module's imports and globals and the lines of the part of it being
+        read (or back in this file's)."""
         saved = self.ctx, self.loc, self.aliases, self.module_frame, self.frame, self.stmt
         self.ctx = ctx
         if ctx is not None:
-            self.loc, self.aliases, self.module_frame = ctx.loc, ctx.aliases, ctx.module_frame
+            self.aliases, self.module_frame = ctx.aliases, ctx.module_frame
+            self.loc = loc if loc is not None else self.loc
         else:
             self.loc, self.aliases, self.module_frame = self.home
         try:
@@ -332,7 +361,8 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         frame = Frame(caller.root, caller, True, scopes=list(caller.scopes), func=info.qual)
         self._bind_params(info, frame, self_obj, args, kwargs, standalone=False)
         saved_stmt = self.stmt
-        entering = info.ctx is not self.ctx  # into another module, or back into this file
+        # into another module (or another part of it, parsed on its own), or back into this file
+        entering = info.ctx is not self.ctx or (info.ctx is not None and info.loc is not self.loc)
         outermost = info.ctx is not None and self.anchor is None
         if outermost and info.ctx is not None:
             # code of another module of the project: its sites report at this call
@@ -340,7 +370,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
             self.via = f"{info.ctx.name}.{info.qual}"
         try:
             if entering:
-                with self.in_module(info.ctx):
+                with self.in_module(info.ctx, info.loc):
                     self._run_body(info, frame)
             else:
                 self._run_body(info, frame)

@@ -26,24 +26,49 @@ from biaslint.collect.locate import Locator
 MENTIONS_FRAMEWORK = re.compile(
     rb"tensorflow|torch|keras|slim|\btf\b|\bnn\b|tensorpack|tflearn|sonnet|\bsnt\b|mmcv|mmengine|detectron2|timm"
 )
-#: modules kept parsed per process (a parse costs memory: keep the recent ones)
-CACHE_SIZE = 48
+#: module indexes kept per process (text and positions: small)
+CACHE_SIZE = 512
 #: a project module larger than this is not followed
 MAX_MODULE_BYTES = 1024 * 1024
 
 
 @dataclass
-class ModuleSource:
-    """A project module parsed for following: its path, trees and line locator."""
+class Segment:
+    """One top-level function or class of a project module, parsed on its own when followed."""
 
-    path: str
-    name: str
     module: cst.Module
     tree: ast.Module
     loc: Locator
 
 
-_parsed: OrderedDict[str, Optional[ModuleSource]] = OrderedDict()
+@dataclass
+class ModuleIndex:
+    """A project module read cheaply (``ast`` only): where its top-level functions and classes
+    are, and its imports. A function's or class's text is parsed with libcst only when a file
+    calls it, so following a project costs a fraction of parsing it."""
+
+    path: str
+    name: str
+    lines: list[str]
+    defs: dict[str, tuple[int, int]]  # name -> (first line, last line), decorators included
+    imports: list[cst.BaseSmallStatement]
+    segments: dict[str, Optional[Segment]]
+
+    def segment(self, name: str) -> Optional[Segment]:
+        if name not in self.segments:
+            first, last = self.defs[name]
+            text = "".join(self.lines[first - 1 : last])
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tree = ast.parse(text)
+                self.segments[name] = Segment(cst.parse_module(text), tree, Locator(text, tree))
+            except Exception:  # a part that does not parse alone is not followed
+                self.segments[name] = None
+        return self.segments[name]
+
+
+_parsed: OrderedDict[str, Optional[ModuleIndex]] = OrderedDict()
 
 
 @lru_cache(maxsize=1024)
@@ -81,21 +106,21 @@ def resolve(home: str, module: str) -> Optional[str]:
     return None
 
 
-def load(path: str) -> Optional[ModuleSource]:
-    """Parse a project module once per process (None when it cannot or need not be read)."""
+def load(path: str) -> Optional[ModuleIndex]:
+    """Index a project module once per process (None when it cannot or need not be read)."""
     if path in _parsed:
         _parsed.move_to_end(path)
         return _parsed[path]
-    src = _parse(path)
-    _parsed[path] = src
+    index = _index(path)
+    _parsed[path] = index
     if len(_parsed) > CACHE_SIZE:
         _parsed.popitem(last=False)
-    return src
+    return index
 
 
-def _parse(path: str) -> Optional[ModuleSource]:
+def _index(path: str) -> Optional[ModuleIndex]:
     try:
-        if os.path.getsize(path) > MAX_MODULE_BYTES or not os.path.isfile(path):
+        if not os.path.isfile(path) or os.path.getsize(path) > MAX_MODULE_BYTES:
             return None
         with open(path, "rb") as fh:
             data = fh.read()
@@ -105,8 +130,22 @@ def _parse(path: str) -> Optional[ModuleSource]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
-        module = cst.parse_module(text)
     except Exception:  # an unreadable or broken module is simply not followed
         return None
+    lines = text.splitlines(keepends=True)
+    defs: dict[str, tuple[int, int]] = {}
+    imports: list[cst.BaseSmallStatement] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            defs[node.name] = (first, node.end_lineno or node.lineno)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            stmt_text = "".join(lines[node.lineno - 1 : node.end_lineno or node.lineno]).strip()
+            try:
+                stmt = cst.parse_statement(stmt_text)
+            except Exception:
+                continue
+            if isinstance(stmt, cst.SimpleStatementLine):
+                imports.extend(stmt.body)
     name = os.path.splitext(os.path.basename(path))[0]
-    return ModuleSource(path, name, module, tree, Locator(text, tree))
+    return ModuleIndex(path, name, lines, defs, imports, {})

@@ -39,6 +39,8 @@ MAX_STEPS = 60_000
 MAX_ENTRY_STEPS = 20_000
 #: other modules of the project followed from one file
 MAX_FOREIGN_MODULES = 32
+#: a class is interpreted this many times at most (each ``vit_*()`` variant builds the model)
+MAX_INSTANCES = 4
 
 
 MAX_ITEMS = 4096  # a container of layers larger than this is left unknown
@@ -88,7 +90,7 @@ class ModuleContext:
 
     path: str
     name: str
-    loc: Any  # Locator
+    index: Any  # project.ModuleIndex
     aliases: Any  # AliasTable
     module_frame: Frame
 
@@ -103,6 +105,7 @@ class FuncInfo:
     seen: bool = False
     inlined_calls: int = 0
     ctx: Optional[ModuleContext] = None  # defined in another module of the project
+    loc: Any = None  # there: the Locator of the part of that module it was parsed from
 
     @property
     def qual(self) -> str:
@@ -115,6 +118,8 @@ class ClassInfo:
     bases: list[Value]
     methods: dict[str, FuncInfo] = field(default_factory=dict)
     instance: Optional[ModObj] = None  # the first instance built while interpreting
+    instances: int = 0  # how many times it was instantiated
+    buffers: set[str] = field(default_factory=set)  # names registered with register_buffer
 
     def method(self, name: str, seen: Optional[set[int]] = None) -> Optional[FuncInfo]:
         if name in self.methods:

@@ -33,7 +33,7 @@ def _hidden_constants(sites: list[BiasSite]) -> dict[str, list[tuple[BiasSite, f
         if (
             value is not None
             and s.layer_kind in HIDDEN_KINDS
-            and s.output_layer is not True
+            and s.output_layer is False  # "hidden" is a claim: an unknown layer may be the head
             and s.gate is None
             and s.activation != "sigmoid"  # a sigmoid hidden layer is a gate
         ):
