@@ -96,8 +96,10 @@ class Dispatch:
             if not isinstance(fv, PartialV):
                 break
             args, kwargs, fv = [*fv.args, *args], {**fv.kwargs, **kwargs}, fv.func
-        if isinstance(fv, QName) and self.project:
-            fv = self.project_value(fv)  # ``conv_nd(...)`` imported from the project's nn.py
+        if isinstance(fv, QName) and self.project and self.ctx is None:
+            # ``conv_nd(...)`` imported from the project's nn.py; one level deep: what a helper of
+            # another module calls in turn is that module's business (and would cost a lot)
+            fv = self.project_value(fv)
         if _unseen_callable(fv) and (dotted(c.func) or "").rsplit(".", 1)[-1] in T.NORM_FACTORIES:
             self.guessed_receiver = True
             try:  # ``norm_layer(dim)`` with the class passed in from elsewhere

@@ -8,6 +8,7 @@ pass is enough. Names are canonicalised so that one table entry covers every spe
 
 from __future__ import annotations
 
+import ast
 from functools import lru_cache
 from typing import Optional
 
@@ -162,6 +163,28 @@ class AliasTable:
             name = _name_of(alias.name)
             local = _name_of(alias.asname.name) if alias.asname is not None else name
             self.bind(local, f"{module}.{name}")
+
+    def add_ast_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        """The same as ``add_import``, from an ``ast`` node (project modules are read with ast)."""
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                self.bind(
+                    a.asname or a.name.split(".", 1)[0], a.name if a.asname else a.name.split(".", 1)[0]
+                )
+            return
+        if node.level:
+            base = "." * node.level + (node.module or "")
+            for a in node.names:
+                if a.name != "*":
+                    self.bind(a.asname or a.name, f"{base}.{a.name}" if node.module else f"{base}{a.name}")
+            return
+        if node.module is None:
+            return
+        for a in node.names:
+            if a.name == "*":
+                self._star.append(node.module)
+            else:
+                self.bind(a.asname or a.name, f"{node.module}.{a.name}")
 
     def is_bound(self, name: str) -> bool:
         return name in self._names

@@ -14,7 +14,7 @@ import os
 import re
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
@@ -51,8 +51,11 @@ class ModuleIndex:
     name: str
     lines: list[str]
     defs: dict[str, tuple[int, int]]  # name -> (first line, last line), decorators included
-    imports: list[cst.BaseSmallStatement]
+    imports: list[ast.Import | ast.ImportFrom]
     segments: dict[str, Optional[Segment]]
+    #: functions followed without giving the calling file a site (they build and apply their
+    #: own layers): after two such calls they are not followed again in this process
+    barren: dict[str, int] = field(default_factory=dict)
 
     def segment(self, name: str) -> Optional[Segment]:
         if name not in self.segments:
@@ -134,18 +137,12 @@ def _index(path: str) -> Optional[ModuleIndex]:
         return None
     lines = text.splitlines(keepends=True)
     defs: dict[str, tuple[int, int]] = {}
-    imports: list[cst.BaseSmallStatement] = []
+    imports: list[ast.Import | ast.ImportFrom] = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             defs[node.name] = (first, node.end_lineno or node.lineno)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            stmt_text = "".join(lines[node.lineno - 1 : node.end_lineno or node.lineno]).strip()
-            try:
-                stmt = cst.parse_statement(stmt_text)
-            except Exception:
-                continue
-            if isinstance(stmt, cst.SimpleStatementLine):
-                imports.extend(stmt.body)
+            imports.append(node)
     name = os.path.splitext(os.path.basename(path))[0]
     return ModuleIndex(path, name, lines, defs, imports, {})
