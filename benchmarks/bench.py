@@ -81,13 +81,13 @@ def main() -> None:
         nonlocal sites
         sites = 0
         for path, data, _ in parsable:
-            sites += len(analyse_source(path, data, project=True).sites)  # as the command line does
+            sites += len(analyse_source(path, data).sites)
 
     settings = Settings()
 
     def check() -> None:
         for path, data, _ in parsable:
-            engine.check_source(path, data, settings, project=True)
+            engine.check_source(path, data, settings)
 
     def parse_irrelevant() -> None:
         for _, _, text in irrelevant:
@@ -110,6 +110,8 @@ def main() -> None:
     )
     print(f"ratio inventory / bare parse:               {t_inv / t_parse:8.2f} x")
     print(f"ratio check (inventory + rules) / parse:    {t_chk / t_parse:8.2f} x")
+    t_prj = _best(lambda: [analyse_source(p, d, project=True) for p, d, _ in parsable], args.repeat)
+    print(f"ratio inventory --project / parse:          {t_prj / t_parse:8.2f} x")
     if irrelevant:
         t_pi = _best(parse_irrelevant, args.repeat)
         t_si = _best(skip_irrelevant, args.repeat)

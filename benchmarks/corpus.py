@@ -34,6 +34,7 @@ import tarfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "corpus"
+PROJECT = "--project" in sys.argv  # measure with project-aware analysis (biaslint --project)
 sys.path.insert(0, str(HERE.parent.parent))
 
 
@@ -85,7 +86,7 @@ def run_biaslint(out: Path) -> list[dict]:
     findings = []
     for repo in sorted(commits):
         root = out / repo.replace("/", "+")
-        result = engine.run([str(root)], settings=Settings())
+        result = engine.run([str(root)], settings=Settings(), project=PROJECT)
         for e in result.errors:  # a bug of biaslint must not hide a file's findings
             if "internal error" in e.message:
                 print(f"biaslint: {e.path}: {e.message}", file=sys.stderr)
@@ -168,7 +169,7 @@ def recall(out: Path) -> int:
     wrong: list[str] = []
     for repo, path in sorted(files):
         root = out / repo.split("@")[0].replace("/", "+")
-        result = engine.run([str(root / path)], jobs=1)  # a real file: its project is followed
+        result = engine.run([str(root / path)], jobs=1, project=PROJECT)
         got = collections.Counter(s.line for s in result.sites)
         by_line = {s.line: s for s in result.sites}
         want = labels[(repo, path)]
@@ -210,6 +211,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["extract", "findings", "recheck", "recall"])
     ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    ap.add_argument("--project", action="store_true", help="analyse as `biaslint --project` does")
     ap.add_argument("--out", type=Path, default=Path("/tmp/biaslint-corpus"))
     args = ap.parse_args()
     if args.command == "extract":

@@ -29,6 +29,12 @@ def _paths(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--stdin-filename", default=None, metavar="NAME", help="name to report for '-'")
     p.add_argument(
+        "--project",
+        action="store_true",
+        help="follow helpers, layer factories and layer classes imported from each file's own "
+        "project (read from disk, never imported); about 2x slower on large packages",
+    )
+    p.add_argument(
         "--verbose",
         "-v",
         action="store_true",
@@ -161,7 +167,12 @@ def _read_stdin(paths: list[str]) -> Optional[bytes]:
 
 def _inventory(args: argparse.Namespace) -> int:
     result = engine.run(
-        args.paths, args.exclude or (), args.jobs, _read_stdin(args.paths), args.stdin_filename
+        args.paths,
+        args.exclude or (),
+        args.jobs,
+        _read_stdin(args.paths),
+        args.stdin_filename,
+        project=args.project,
     )
     print(report.inventory_json(result) if args.format == "json" else report.inventory_text(result))
     _notes(result, args.verbose)
@@ -182,7 +193,13 @@ def _check(args: argparse.Namespace) -> int:
     settings = config.load(args.paths, cli, set(RULES), args.config)
     exclude = [*settings.exclude, *(args.exclude or [])]
     result = engine.run(
-        args.paths, exclude, args.jobs, _read_stdin(args.paths), args.stdin_filename, settings
+        args.paths,
+        exclude,
+        args.jobs,
+        _read_stdin(args.paths),
+        args.stdin_filename,
+        settings,
+        project=args.project,
     )
     if args.probe:
         from biaslint.probe.attach import attach

@@ -168,6 +168,7 @@ def analyse_target(
     stdin: Optional[bytes] = None,
     display: Optional[str] = None,
     settings: Optional[Settings] = None,
+    project: bool = False,
 ) -> FileModel:
     path = display or target.path
     data, err = read_bytes(target, stdin)
@@ -177,7 +178,7 @@ def analyse_target(
         # inventory of a named empty file answers nothing: say so. A linter (check, the
         # pre-commit hook, which names every file) treats it as clean, like flake8 does.
         return FileModel(path, error=FileError(path, "empty file: nothing to analyse"))
-    on_disk = target.path != "-"  # a real file: its project's modules can be followed
+    on_disk = project and target.path != "-"  # a real file: its project's modules can be followed
     try:
         if settings is not None:
             return check_source(path, data, settings, project=on_disk)
@@ -189,9 +190,9 @@ def analyse_target(
         return FileModel(path, error=FileError(path, message))
 
 
-def _analyse_chunk(job: tuple[list[Target], Optional[Settings]]) -> list[FileModel]:
-    targets, settings = job
-    return [analyse_target(t, settings=settings) for t in targets]
+def _analyse_chunk(job: tuple[list[Target], Optional[Settings], bool]) -> list[FileModel]:
+    targets, settings, project = job
+    return [analyse_target(t, settings=settings, project=project) for t in targets]
 
 
 def _chunks(items: list[Target], n: int) -> Iterator[list[Target]]:
@@ -207,18 +208,21 @@ def run(
     stdin: Optional[bytes] = None,
     stdin_filename: Optional[str] = None,
     settings: Optional[Settings] = None,
+    project: bool = False,
 ) -> RunResult:
-    """Inventory (``settings`` None) or check (rules with these settings) every file under paths."""
+    """Inventory (``settings`` None) or check (rules with these settings) every file under paths.
+
+    ``project``: follow helpers and layers imported from each file's own project."""
     targets, errors = discover(paths, exclude)
     result = RunResult(errors=errors)
     jobs = jobs or os.cpu_count() or 1
     if stdin is not None or jobs <= 1 or len(targets) < POOL_THRESHOLD:
         for t in targets:
             display = stdin_filename if t.path == "-" and stdin_filename else None
-            result.files.append(analyse_target(t, stdin, display, settings))
+            result.files.append(analyse_target(t, stdin, display, settings, project))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            jobs_list = [(chunk, settings) for chunk in _chunks(targets, jobs)]
+            jobs_list = [(chunk, settings, project) for chunk in _chunks(targets, jobs)]
             for models in pool.map(_analyse_chunk, jobs_list):
                 result.files.extend(models)
     for f in result.files:

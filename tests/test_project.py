@@ -57,7 +57,7 @@ def _sites_of(path: Path, result: engine.RunResult) -> list[BiasSite]:
 
 
 def test_project_factories_are_followed() -> None:
-    result = engine.run([str(UNET)], jobs=1)
+    result = engine.run([str(UNET)], jobs=1, project=True)
     sites = _sites_of(UNET, result)
     problems = _mismatches(expectations(UNET), sites)
     assert not problems, "\n".join(problems)
@@ -66,7 +66,7 @@ def test_project_factories_are_followed() -> None:
 def test_zero_module_line_has_the_reinit_first() -> None:
     """`zero_module(conv_nd(...))`: the zero re-init starts at `zero_module(`, the conv at
     `conv_nd(`; both are on the line, in that column order."""
-    sites = _sites_of(UNET, engine.run([str(UNET)], jobs=1))
+    sites = _sites_of(UNET, engine.run([str(UNET)], jobs=1, project=True))
     lines = UNET.read_text(encoding="utf-8").splitlines()
     for lineno, text in enumerate(lines, 1):
         if "= zero_module(conv_nd(" not in text:
@@ -78,7 +78,7 @@ def test_zero_module_line_has_the_reinit_first() -> None:
 
 def test_single_file_sees_less() -> None:
     """Alone, unet.py cannot see what `conv_nd` / `linear` / `zero_module` build."""
-    project_sites = _sites_of(UNET, engine.run([str(UNET)], jobs=1))
+    project_sites = _sites_of(UNET, engine.run([str(UNET)], jobs=1, project=True))
     alone = analyse_source(str(UNET), UNET.read_bytes())
     assert alone.error is None, alone.error
     assert len(alone.sites) < len(project_sites)
