@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Optional
 
 from biaslint.collect import table as T
@@ -135,25 +136,27 @@ def looks_like_bias(names: list[str]) -> bool:
     """A name made of a bias *token* (``b``, ``bias``, ``fc1_b``, ``q_bias``, ``bias_ih_l0``,
     a norm's ``beta``); a substring is never evidence (``img_mean_rgb``, ``pos_emb``,
     ``relative_position_bias_table``), nor is a capital ``B`` (a matrix)."""
-    for name in names:
-        last_part = name.rsplit(".", 1)[-1].rsplit("[", 1)[0] if "[" not in name else name
-        if last_part == "B":
-            continue
-        tokens = [t for t in re.split(r"[^a-zA-Z0-9]+", name.lower()) if t]
-        if not tokens or any(t in _OTHER_TOKENS for t in tokens[-3:]):
-            continue
-        own = [t for t in re.split(r"[^a-zA-Z0-9]+", last_part.lower()) if t]
-        if (
-            _BIAS_TOKEN.match(tokens[-1])
-            or (own and own[0] in ("bias", "biases"))
-            or (
-                len(tokens) >= 2
-                and tokens[-2] in ("bias", "biases", "b")
-                and re.fullmatch(r"[a-z]*\d*", tokens[-1])
-            )
-        ):
-            return True
-    return False
+    return any(_is_bias_name(name) for name in names)
+
+
+@lru_cache(maxsize=8192)
+def _is_bias_name(name: str) -> bool:
+    last_part = name.rsplit(".", 1)[-1].rsplit("[", 1)[0] if "[" not in name else name
+    if last_part == "B":
+        return False
+    tokens = [t for t in re.split(r"[^a-zA-Z0-9]+", name.lower()) if t]
+    if not tokens or any(t in _OTHER_TOKENS for t in tokens[-3:]):
+        return False
+    own = [t for t in re.split(r"[^a-zA-Z0-9]+", last_part.lower()) if t]
+    return bool(
+        _BIAS_TOKEN.match(tokens[-1])
+        or (own and own[0] in ("bias", "biases"))
+        or (
+            len(tokens) >= 2
+            and tokens[-2] in ("bias", "biases", "b")
+            and re.fullmatch(r"[a-z]*\d*", tokens[-1])
+        )
+    )
 
 
 #: weight-style initialisers used on a bias, folded into the bias init kinds of the contract
