@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -65,3 +66,31 @@ def fixture_files() -> list[Path]:
 
 def site_value(site: object, key: str) -> Optional[object]:
     return getattr(site, key)
+
+
+def site_problems(expected: list[Expected], sites: list) -> list[str]:
+    """Sites against annotations, the way test_inventory_fixtures compares them: the same
+    lines, as many sites per line (ordered by column) and every annotated field equal."""
+    by_line: dict[int, list] = defaultdict(list)
+    for site in sites:
+        by_line[site.line].append(site)
+    exp_by_line: dict[int, list[Expected]] = defaultdict(list)
+    for e in expected:
+        exp_by_line[e.line].append(e)
+    problems = []
+    for line in sorted(set(by_line) - set(exp_by_line)):
+        for s in by_line[line]:
+            problems.append(f"line {line}: unexpected site {s.layer_kind} {s.init_kind} ({s.api})")
+    for line, exps in sorted(exp_by_line.items()):
+        got = sorted(by_line.get(line, []), key=lambda s: s.col)
+        if len(got) != len(exps):
+            problems.append(f"line {line}: expected {len(exps)} site(s), found {len(got)}")
+            continue
+        for e, s in zip(exps, got):
+            for key, want in e.fields.items():
+                have = getattr(s, key)
+                if key == "init_value" and have is not None:
+                    have, want = round(have, 4), round(want, 4)
+                if have != want:
+                    problems.append(f"line {line}: {key} is {have!r}, expected {want!r}")
+    return problems

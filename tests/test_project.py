@@ -9,10 +9,9 @@ and finds fewer. The folder is not globbed by the fixture tests, so it is checke
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
-from conftest import FIXTURES, Expected, expectations
+from conftest import FIXTURES, expectations, site_problems
 
 from biaslint import engine
 from biaslint.collect import analyse_source
@@ -23,34 +22,6 @@ UNET = PROJECT / "unet.py"
 NN = PROJECT / "nn.py"
 
 
-def _mismatches(expected: list[Expected], sites: list[BiasSite]) -> list[str]:
-    """Sites against annotations, the way test_inventory_fixtures compares them: the same
-    lines, as many sites per line (ordered by column) and every annotated field equal."""
-    by_line: dict[int, list[BiasSite]] = defaultdict(list)
-    for site in sites:
-        by_line[site.line].append(site)
-    exp_by_line: dict[int, list[Expected]] = defaultdict(list)
-    for e in expected:
-        exp_by_line[e.line].append(e)
-    problems = []
-    for line in sorted(set(by_line) - set(exp_by_line)):
-        for s in by_line[line]:
-            problems.append(f"line {line}: unexpected site {s.layer_kind} {s.init_kind} ({s.api})")
-    for line, exps in sorted(exp_by_line.items()):
-        got = sorted(by_line.get(line, []), key=lambda s: s.col)
-        if len(got) != len(exps):
-            problems.append(f"line {line}: expected {len(exps)} site(s), found {len(got)}")
-            continue
-        for e, s in zip(exps, got):
-            for key, want in e.fields.items():
-                have = getattr(s, key)
-                if key == "init_value" and have is not None:
-                    have, want = round(have, 4), round(want, 4)
-                if have != want:
-                    problems.append(f"line {line}: {key} is {have!r}, expected {want!r}")
-    return problems
-
-
 def _sites_of(path: Path, result: engine.RunResult) -> list[BiasSite]:
     assert not result.errors, result.errors
     return [s for f in result.files if Path(f.path).resolve() == path.resolve() for s in f.sites]
@@ -59,7 +30,7 @@ def _sites_of(path: Path, result: engine.RunResult) -> list[BiasSite]:
 def test_project_factories_are_followed() -> None:
     result = engine.run([str(UNET)], jobs=1, project=True)
     sites = _sites_of(UNET, result)
-    problems = _mismatches(expectations(UNET), sites)
+    problems = site_problems(expectations(UNET), sites)
     assert not problems, "\n".join(problems)
 
 
@@ -90,5 +61,5 @@ def test_factories_module_alone() -> None:
     """nn.py on its own: the constructions inside the factories, their bias flag unknown."""
     model = analyse_source(str(NN), NN.read_bytes())
     assert model.error is None, model.error
-    problems = _mismatches(expectations(NN), model.sites)
+    problems = site_problems(expectations(NN), model.sites)
     assert not problems, "\n".join(problems)
