@@ -22,8 +22,6 @@ from biaslint.collect.recognise import (
     KEPT_ON_JOIN,
     MAX_ITEMS,
     FuncInfo,
-    Method,
-    ParamName,
     target_name,
 )
 from biaslint.collect.values import (
@@ -37,7 +35,9 @@ from biaslint.collect.values import (
     FuncV,
     LayerObj,
     ListV,
+    Method,
     ModObj,
+    ParamName,
     ParamRef,
     QName,
     ScopeV,

@@ -9,6 +9,7 @@ pass is enough. Names are canonicalised so that one table entry covers every spe
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Optional
 
@@ -134,57 +135,52 @@ class AliasTable:
             cands.append(qname)
 
     def add_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        """Bind the names of a libcst import statement."""
+
+        def pairs(names: Sequence[cst.ImportAlias]) -> list[tuple[str, Optional[str]]]:
+            return [
+                (_name_of(a.name), _name_of(a.asname.name) if a.asname is not None else None) for a in names
+            ]
+
         if isinstance(node, cst.Import):
-            for alias in node.names:
-                full = _name_of(alias.name)
-                if alias.asname is not None:
-                    self.bind(_name_of(alias.asname.name), full)
-                else:
-                    top = full.split(".", 1)[0]
-                    self.bind(top, top)
-            return
-        if node.relative:
-            # ``from .nn import conv_nd`` -> ".nn.conv_nd": a project-local name, never a framework's
-            dots = "." * len(node.relative)
-            base = dots + (_name_of(node.module) if node.module is not None else "")
-            if not isinstance(node.names, cst.ImportStar):
-                for alias in node.names:
-                    name = _name_of(alias.name)
-                    local = _name_of(alias.asname.name) if alias.asname is not None else name
-                    self.bind(local, f"{base}.{name}" if node.module is not None else f"{base}{name}")
-            return
-        if node.module is None:
-            return
-        module = _name_of(node.module)
-        if isinstance(node.names, cst.ImportStar):
-            self._star.append(module)
-            return
-        for alias in node.names:
-            name = _name_of(alias.name)
-            local = _name_of(alias.asname.name) if alias.asname is not None else name
-            self.bind(local, f"{module}.{name}")
+            self._bind_import(pairs(node.names))
+        else:
+            module = _name_of(node.module) if node.module is not None else None
+            names = None if isinstance(node.names, cst.ImportStar) else pairs(node.names)
+            self._bind_from(len(node.relative), module, names)
 
     def add_ast_import(self, node: ast.Import | ast.ImportFrom) -> None:
-        """The same as ``add_import``, from an ``ast`` node (project modules are read with ast)."""
+        """The same from an ``ast`` node (other modules of a project are read with ast)."""
         if isinstance(node, ast.Import):
-            for a in node.names:
-                self.bind(
-                    a.asname or a.name.split(".", 1)[0], a.name if a.asname else a.name.split(".", 1)[0]
-                )
+            self._bind_import([(a.name, a.asname) for a in node.names])
+        else:
+            star = any(a.name == "*" for a in node.names)
+            self._bind_from(
+                node.level, node.module, None if star else [(a.name, a.asname) for a in node.names]
+            )
+
+    def _bind_import(self, names: list[tuple[str, Optional[str]]]) -> None:
+        for full, asname in names:
+            top = full.split(".", 1)[0]
+            self.bind(asname or top, full if asname else top)
+
+    def _bind_from(
+        self, level: int, module: Optional[str], names: Optional[list[tuple[str, Optional[str]]]]
+    ) -> None:
+        """``from module import names`` (``names`` None for ``*``)."""
+        if level:
+            # ``from .nn import conv_nd`` -> ".nn.conv_nd": a project-local name, never a framework's
+            base = "." * level + (module or "")
+            for name, asname in names or []:
+                self.bind(asname or name, f"{base}.{name}" if module else f"{base}{name}")
             return
-        if node.level:
-            base = "." * node.level + (node.module or "")
-            for a in node.names:
-                if a.name != "*":
-                    self.bind(a.asname or a.name, f"{base}.{a.name}" if node.module else f"{base}{a.name}")
+        if module is None:
             return
-        if node.module is None:
+        if names is None:
+            self._star.append(module)
             return
-        for a in node.names:
-            if a.name == "*":
-                self._star.append(node.module)
-            else:
-                self.bind(a.asname or a.name, f"{node.module}.{a.name}")
+        for name, asname in names:
+            self.bind(asname or name, f"{module}.{name}")
 
     def is_bound(self, name: str) -> bool:
         return name in self._names

@@ -134,34 +134,6 @@ class ClassInfo:
         return None
 
 
-@dataclass(eq=False)
-class Method(Value):
-    obj: Value
-    name: str
-    text: str = ""
-
-
-@dataclass(eq=False)
-class LambdaV(Value):
-    node: cst.Lambda
-    params: list[str]
-    closure: dict[str, Value]
-
-
-@dataclass(eq=False)
-class ClassName(Value):
-    """``m.__class__.__name__``: narrowing on it narrows ``m``."""
-
-    var: str
-
-
-@dataclass(eq=False)
-class ParamName(Value):
-    """The name half of ``for name, p in x.named_parameters()``."""
-
-    var: str
-
-
 LOGIT_NAME = re.compile(r"logit|cls|class|score", re.I)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
+import libcst as cst
+
 from biaslint.model import Init, LayerKind
 
 if TYPE_CHECKING:
@@ -238,6 +240,38 @@ class Buffer(Value):
 @dataclass(eq=False)
 class ArgScopeV(Value):
     frames: list[tuple[frozenset[str], dict[str, Value]]]
+
+
+@dataclass(eq=False)
+class Method(Value):
+    """``obj.name``: a method or attribute of a value we follow no further than its name."""
+
+    obj: Value
+    name: str
+    text: str = ""
+
+
+@dataclass(eq=False)
+class LambdaV(Value):
+    """A ``lambda`` expression, called by binding its parameters."""
+
+    node: cst.Lambda
+    params: list[str]
+    closure: dict[str, Value]
+
+
+@dataclass(eq=False)
+class ClassName(Value):
+    """``m.__class__.__name__``: narrowing on it narrows ``m``."""
+
+    var: str
+
+
+@dataclass(eq=False)
+class ParamName(Value):
+    """The name half of ``for name, p in x.named_parameters()``."""
+
+    var: str
 
 
 def number(v: Value) -> Optional[float]:
