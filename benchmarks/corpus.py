@@ -3,7 +3,7 @@
     python benchmarks/corpus.py extract [--mirror DIR] [--out DIR]
     python benchmarks/corpus.py findings [--out DIR] > findings.tsv
     python benchmarks/corpus.py recheck [--out DIR]
-    python benchmarks/corpus.py recall [--out DIR]
+    python benchmarks/corpus.py recall [--out DIR] [--no-project]
 
 ``manifest.txt`` pins each repository by commit. ``extract`` writes the ``.py`` files of
 each pinned commit to ``--out`` (default ``/tmp/biaslint-corpus``), reading a bare or
@@ -34,7 +34,7 @@ import tarfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "corpus"
-PROJECT = "--project" in sys.argv  # measure with project-aware analysis (biaslint --project)
+PROJECT = "--no-project" not in sys.argv  # as `biaslint check` does by default (project-aware)
 sys.path.insert(0, str(HERE.parent.parent))
 
 
@@ -211,7 +211,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["extract", "findings", "recheck", "recall"])
     ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
-    ap.add_argument("--project", action="store_true", help="analyse as `biaslint --project` does")
+    ap.add_argument("--no-project", action="store_true", help="analyse each file alone (`biaslint --no-project`, flake8)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/biaslint-corpus"))
     args = ap.parse_args()
     if args.command == "extract":

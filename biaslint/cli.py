@@ -30,9 +30,11 @@ def _paths(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stdin-filename", default=None, metavar="NAME", help="name to report for '-'")
     p.add_argument(
         "--project",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="follow helpers, layer factories and layer classes imported from each file's own "
-        "project (read from disk, never imported); about 2x slower on large packages",
+        "project (read from disk, never imported; default). --no-project reads each file alone, "
+        "as the flake8 plugin does",
     )
     p.add_argument(
         "--verbose",

@@ -63,3 +63,23 @@ def test_factories_module_alone() -> None:
     assert model.error is None, model.error
     problems = site_problems(expectations(NN), model.sites)
     assert not problems, "\n".join(problems)
+
+
+def test_command_line_is_project_aware_unless_told_not_to(capsys) -> None:  # type: ignore[no-untyped-def]
+    """`biaslint inventory` follows the project by default; `--no-project` reads the file
+    alone, as flake8 does."""
+    import json
+
+    from biaslint.cli import main
+
+    def site_lines(*flags: str) -> set[int]:
+        main(["inventory", "--format", "json", *flags, str(UNET)])
+        data = json.loads(capsys.readouterr().out)
+        return {s["line"] for s in data["sites"]}
+
+    factory_lines = {e.line for e in expectations(UNET)}
+    by_default = site_lines()
+    alone = site_lines("--no-project")
+    assert factory_lines <= by_default
+    assert alone < by_default
+    assert site_lines("--project") == by_default

@@ -29,6 +29,7 @@ from biaslint.collect.recognise import (
     ClassInfo,
     is_matrix,
     is_vector,
+    named_module,
     numpy_array,
 )
 from biaslint.collect.values import (
@@ -38,11 +39,14 @@ from biaslint.collect.values import (
     ArgScopeV,
     Const,
     DictV,
+    FuncV,
     InitV,
+    LambdaV,
     LayerObj,
     ListV,
     ModObj,
     ParamRef,
+    PartialV,
     QName,
     SeqObj,
     SinkObj,
@@ -194,6 +198,10 @@ class Frameworks:
             layer_q = args[1].name
             first = args[2].items[0] if isinstance(args[2], ListV) and args[2].items else UNKNOWN
             rest = [args[0], first]
+        elif q.endswith("repeat") and len(args) >= 3 and isinstance(args[2], (FuncV, PartialV, LambdaV)):
+            # ``slim.repeat(net, 5, block35, scale=0.17)``: the block runs here, under this
+            # caller's arg_scopes (once is enough to see its sites)
+            return self.call_value(args[2], c, [args[0], *args[3:]], kwargs)
         else:
             return Tensor()
         if layer_q not in T.LAYERS:
@@ -582,7 +590,7 @@ class Frameworks:
             name = dotted(c.args[0].value) if c.args else None
             if not name:
                 return UNKNOWN
-            module = AnyModule(name)  # ``normal_init(self.g.conv)``: some module, kind unknown
+            module = named_module(name)  # ``normal_init(self.g.conv)``: some module, kind by its name
         rest = args[1:]
         self.reinit(ParamRef(module, "weight"), init_from_spec(spec.weight, rest, kwargs), q, c, True)
         if isinstance(module, LayerObj) and module.draft.init.kind == "none":

@@ -17,7 +17,7 @@ from biaslint.collect.evaluate import (
     init_from_spec,
     tensors_in,
 )
-from biaslint.collect.names import dotted
+from biaslint.collect.names import canonical, dotted
 from biaslint.collect.recognise import (
     FORWARDED,
     MAX_DEPTH,
@@ -33,6 +33,7 @@ from biaslint.collect.values import (
     ActObj,
     AnyModule,
     Buffer,
+    ChainV,
     ClassV,
     Const,
     DictV,
@@ -92,6 +93,12 @@ class Dispatch:
                 args.extend(v.items)
             elif a.star == "":
                 args.append(v)
+        return self.call_value(fv, c, args, kwargs)
+
+    def call_value(
+        self: Interpreter, fv: Value, c: cst.Call, args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
+        """Call the value ``fv`` with evaluated arguments (``c`` is the call it is made at)."""
         for _ in range(8):  # ``partial(partial(f, a), b)(c)``: unwrap the bound arguments
             if not isinstance(fv, PartialV):
                 break
@@ -132,11 +139,40 @@ class Dispatch:
             return fv
         if isinstance(fv, LambdaV):
             return self.call_lambda(fv, args)
+        if isinstance(fv, ChainV):
+            return self.call_chain(fv, c, args, kwargs)
         out = Tensor() if any(isinstance(v, Tensor) for v in args) else UNKNOWN
         for v in args:
             if isinstance(v, Tensor):
                 self.consume(v, "weak", None, out if isinstance(out, Tensor) else None)
         return out
+
+    def call_chain(
+        self: Interpreter, ch: ChainV, c: cst.Call, args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
+        """One link of ``LinearWrap(x).Conv2D('c0', 32, 3).apply(f)...()``."""
+        if not ch.path:
+            return ch.x  # ``(...)()``: the chain's tensor
+        if ch.path in T.CHAIN_ENDS:
+            return ch.x
+        if ch.path in T.CHAIN_NOOPS:
+            return ChainV(ch.x, ch.wrapper)
+        if ch.path in T.CHAIN_METHODS:
+            if not args:
+                return UNKNOWN
+            fn, rest = args[0], args[1:]
+            pos = min(T.CHAIN_METHODS[ch.path], len(rest))
+            out = self.call_value(fn, c, [*rest[:pos], ch.x, *rest[pos:]], kwargs)
+        else:
+            lib, namespaces = T.CHAIN_WRAPPERS[ch.wrapper]
+            head, _, tail = ch.path.partition(".")
+            q = canonical(f"{namespaces[head]}.{tail}" if head in namespaces and tail else f"{lib}.{ch.path}")
+            spec = T.LAYERS.get(q)
+            pos = min(spec.input_pos if spec is not None and spec.functional else 0, len(args))
+            out = self.call_qname(q, c, [*args[:pos], ch.x, *args[pos:]], kwargs)
+        if isinstance(ch.x, Tensor) and not isinstance(out, Tensor):
+            out = Tensor()  # an op we do not know (pooling, dropout): the chain goes on
+        return ChainV(out, ch.wrapper)
 
     def call_lambda(self: Interpreter, lam: LambdaV, args: list[Value]) -> Value:
         if self.depth >= MAX_DEPTH:
@@ -160,6 +196,8 @@ class Dispatch:
     ) -> Value:
         if q in T.LAYERS:
             return self.make_layer(q, T.LAYERS[q], c, args, kwargs)
+        if q in T.CHAIN_WRAPPERS:
+            return ChainV(args[0] if args else UNKNOWN, q)
         if q in T.SEQUENTIAL:
             items = flatten_items(args)
             seq = SeqObj(items, q, is_model=q.startswith("keras"))
@@ -247,6 +285,8 @@ class Dispatch:
             how = "reshape" if q in T.RESHAPES else "pass"
             if is_class(q):
                 return SinkObj("transparent", how)
+            if args and isinstance(args[0], Var) and how == "reshape":
+                return args[0]  # ``b = tf.reshape(b, [1, n, 1, 1])``: the same parameter
             return self.passthrough(args[0] if args else UNKNOWN, how)
         if q in T.ARG_SCOPES:
             return self.arg_scope(args, kwargs)

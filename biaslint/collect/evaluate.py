@@ -46,6 +46,11 @@ def const_init(n: float) -> Init:
     return Init("constant", float(n))
 
 
+def starts_at_one(init: Init) -> bool:
+    """A gain's start (``ones``, a constant 1): what a norm's scale starts at."""
+    return init.kind == "ones" or (init.kind == "constant" and init.value == 1.0)
+
+
 def init_from_spec(spec: T.InitSpec, args: list[Value], kwargs: dict[str, Value]) -> Init:
     if spec.kind == "constant":
         v = arg(args, kwargs, spec.pos, spec.kw, MISSING)

@@ -17,6 +17,7 @@ from biaslint.collect.drafts import looks_like_bias
 from biaslint.collect.evaluate import (
     MATH_CONSTS,
     arith,
+    starts_at_one,
     sym_arith,
 )
 from biaslint.collect.names import canonical, dotted
@@ -28,13 +29,16 @@ from biaslint.collect.recognise import (
     comp_fors,
     gathers,
     is_bias_like,
+    is_vector,
     kind_of_class,
     known,
+    named_module,
 )
 from biaslint.collect.values import (
     UNKNOWN,
     AnyModule,
     Buffer,
+    ChainV,
     ClassName,
     ClassV,
     Const,
@@ -203,6 +207,8 @@ class Expressions:
         if isinstance(base, QName):
             q = canonical(f"{base.name}.{name}")
             return Const(MATH_CONSTS[q]) if q in MATH_CONSTS else QName(q)
+        if isinstance(base, ChainV):  # ``LinearWrap(x).Conv2D``: named now, called next
+            return ChainV(base.x, base.wrapper, f"{base.path}.{name}" if base.path else name)
         if isinstance(base, ModObj):
             if name in base.cls.buffers:
                 return Buffer(name)
@@ -244,7 +250,7 @@ class Expressions:
             if name == "bias" or name.startswith("bias_"):
                 if isinstance(base, Const):
                     return UNKNOWN
-                return ParamRef(AnyModule(dotted(e.value) or "?"), name)
+                return ParamRef(named_module(dotted(e.value) or "?"), name)
             if (
                 name == "__name__"
                 and isinstance(e.value, cst.Attribute)
@@ -428,6 +434,18 @@ class Expressions:
                 return self.kernel_op("dense", a if isinstance(a, Tensor) else Tensor(), b)
             if isinstance(b, Tensor) and isinstance(a, (Var, ParamRef)):
                 return self.kernel_op("dense", b, a)
+        if isinstance(op, (cst.Multiply, cst.MultiplyAssign)):
+            x, g = (b, a) if isinstance(a, Var) else (a, b)
+            # the input may be a parameter we cannot see; the gain must be a vector then
+            seen = isinstance(x, Tensor) or (x is UNKNOWN and isinstance(g, Var) and is_vector(g.shape))
+            if seen and isinstance(g, Var) and starts_at_one(g.init):
+                # ``x * g + b`` with g started at 1: a hand-written norm's scale, so the vector
+                # added next is its offset (``_ln(x, g, b)``, GPT-2's ``norm``)
+                g.role = g.role or "scale"
+                out = Tensor(kind="norm")
+                if isinstance(x, Tensor):
+                    self.consume(x, "pass", None, out)
+                return out
         tensors = [t for t in (a, b) if isinstance(t, Tensor)]
         if tensors:
             out = Tensor()

@@ -89,7 +89,13 @@ class Locator:
             return {}
         out = {}
         for c_node, a_node in zip(cst_calls, ast_calls):
-            out[id(c_node)] = (a_node.lineno, self._char_col(a_node.lineno, a_node.col_offset))
+            line, col = a_node.lineno, a_node.col_offset
+            f = a_node.func
+            if isinstance(f, ast.Attribute) and (f.end_lineno or line) > line:
+                # a link of a chain over several lines (``LinearWrap(x)\n.Conv2D(...)``): where
+                # its method is named, as each link is its own layer
+                line, col = f.end_lineno or line, (f.end_col_offset or 0) - len(f.attr.encode("utf-8"))
+            out[id(c_node)] = (line, self._char_col(line, col))
         return out
 
     def _char_col(self, line: int, byte_col: int) -> int:

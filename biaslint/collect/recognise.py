@@ -15,6 +15,7 @@ from biaslint.collect import table as T
 from biaslint.collect.locate import Stmt
 from biaslint.collect.names import dotted
 from biaslint.collect.values import (
+    AnyModule,
     ClassV,
     Const,
     Frame,
@@ -276,6 +277,16 @@ def kind_of_class(cls: Value) -> tuple[Optional[LayerKind], Optional[str]]:
     if kinds and len(set(kinds)) == 1:
         return kinds[0], api  # type: ignore[return-value]
     return None, api
+
+
+def named_module(name: str) -> AnyModule:
+    """``self.conv_out.norm``, ``m.conv_pw``: a module seen only by its name, whose last part
+    may name its kind (:data:`table.MODULE_NAME_KINDS`)."""
+    last = name.rsplit(".", 1)[-1]
+    for token in re.split(r"[^a-z]+", re.sub(r"\d+", " ", last.lower())):
+        if token in T.MODULE_NAME_KINDS:
+            return AnyModule(name, T.MODULE_NAME_KINDS[token])
+    return AnyModule(name)
 
 
 def target_name(t: cst.BaseExpression) -> str:

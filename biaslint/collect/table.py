@@ -543,6 +543,29 @@ NORM_FACTORIES = frozenset({"norm_layer", "norm_class", "norm_cls", "norm_fn", "
 GUESSED_NORM = LayerSpec("torch", "norm", None, None, None, None, Init("other"))
 #: ``functools.partial(nn.LayerNorm, eps=1e-6)``: a callable with arguments bound
 PARTIALS = frozenset({"functools.partial"})
+#: ``self.conv_out.norm``, ``m.conv_pw.bias``: a module known only by its attribute name. The
+#: name's tokens (digits dropped) say its kind; nothing else is read from a name
+MODULE_NAME_KINDS: dict[str, LayerKind] = {
+    "conv": "conv", "deconv": "conv", "dw": "conv", "pw": "conv", "convs": "conv",
+    "fc": "dense", "linear": "dense", "dense": "dense",
+    "norm": "norm", "bn": "norm", "ln": "norm", "gn": "norm", "batchnorm": "norm",
+    "layernorm": "norm", "groupnorm": "norm",
+    "lstm": "recurrent", "gru": "recurrent", "rnn": "recurrent",
+    "embed": "embedding", "embedding": "embedding",
+}  # fmt: skip
+#: ``LinearWrap(x).Conv2D('conv0', 32, 3).apply(f).FullyConnected('fc', 10)()``: a wrapper
+#: that threads a tensor through the calls named by its attributes. Per wrapper: the library
+#: those names are looked up in, and namespaces reached through an attribute (``.tf.nn.relu()``)
+CHAIN_WRAPPERS: dict[str, tuple[str, dict[str, str]]] = {
+    "tensorpack.LinearWrap": ("tensorpack", {"tf": "tensorflow"}),
+    "tensorpack.models.LinearWrap": ("tensorpack", {"tf": "tensorflow"}),
+}
+#: methods of every chain: ``apply(f, *a)`` calls ``f(x, *a)``, ``apply2(f, y, *a)`` calls
+#: ``f(y, x, *a)`` (the value is where the tensor goes); ``tensor()`` ends the chain and
+#: ``print_tensor()`` hands it on unchanged
+CHAIN_METHODS: dict[str, int] = {"apply": 0, "apply2": 1}
+CHAIN_ENDS = frozenset({"tensor"})
+CHAIN_NOOPS = frozenset({"print_tensor"})
 #: scopes that set default arguments of the layer calls beneath them
 ARG_SCOPES = frozenset({"slim.arg_scope", "tensorpack.argscope"})
 #: ``keras.initializers.get(x)``: the initializer x names or is

@@ -243,6 +243,16 @@ class ArgScopeV(Value):
 
 
 @dataclass(eq=False)
+class ChainV(Value):
+    """``LinearWrap(x).Conv2D('c0', 32, 3).apply(f)``: a tensor threaded through calls named as
+    attributes. ``path`` is the attribute chain read so far (``Conv2D``, ``tf.nn.relu``)."""
+
+    x: Value
+    wrapper: str  # the wrapper's qualified name: its entry in table.CHAIN_WRAPPERS
+    path: str = ""
+
+
+@dataclass(eq=False)
 class Method(Value):
     """``obj.name``: a method or attribute of a value we follow no further than its name."""
 
