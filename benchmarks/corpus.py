@@ -211,7 +211,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["extract", "findings", "recheck", "recall"])
     ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
-    ap.add_argument("--no-project", action="store_true", help="analyse each file alone (`biaslint --no-project`, flake8)")
+    ap.add_argument(
+        "--no-project", action="store_true", help="analyse each file alone (`biaslint --no-project`, flake8)"
+    )
     ap.add_argument("--out", type=Path, default=Path("/tmp/biaslint-corpus"))
     args = ap.parse_args()
     if args.command == "extract":

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import signal
 import sys
+import threading
 from typing import Any, Optional
 
 from biaslint import __version__, config, engine, report
@@ -12,6 +14,8 @@ from biaslint.probe import ProbeError
 from biaslint.rules import RULES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: the shell's convention: 128 + the signal's number
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
 def _paths(p: argparse.ArgumentParser) -> None:
@@ -145,6 +149,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if getattr(args, "jobs", None) is not None and args.jobs < 1:
         print("biaslint: error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_ERROR
+    previous = _on_sigterm()
     try:
         if args.command == "check":
             return _check(args)
@@ -153,18 +158,53 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.command == "probe":
             return _probe(args)
         if args.command == "rules":
-            print(rules_table(args.format))
+            _out(rules_table(args.format))
             return EXIT_OK
         return _explain(args.code)
     except (config.ConfigError, ProbeError) as exc:
-        print(f"biaslint: error: {exc}", file=sys.stderr)
+        print(f"biaslint: error: {report.printable(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
-    except BrokenPipeError:  # `biaslint check . | head`
-        return EXIT_OK
+    except KeyboardInterrupt:  # the pool's workers are stopped on the way out (engine._pool)
+        print("biaslint: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("biaslint: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the parent is, so that the pool's workers are stopped too."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _on_sigterm() -> Any:
+    """Answer SIGTERM like Ctrl-C (only in the main thread, where Python runs handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _out(text: str) -> None:
+    """Print to stdout; a reader that went away (`biaslint check . | head -1`) is not an error,
+    and the exit status is still the one the findings call for."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # stdout is gone: point it at /dev/null so that Python's exit flush stays quiet
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _read_stdin(paths: list[str]) -> Optional[bytes]:
-    return sys.stdin.buffer.read() if "-" in paths else None
+    # never more than the size limit + 1 bytes: the engine reports a larger input as too large
+    return sys.stdin.buffer.read(engine.MAX_BYTES + 1) if "-" in paths else None
 
 
 def _inventory(args: argparse.Namespace) -> int:
@@ -176,11 +216,11 @@ def _inventory(args: argparse.Namespace) -> int:
         args.stdin_filename,
         project=args.project,
     )
-    print(report.inventory_json(result) if args.format == "json" else report.inventory_text(result))
+    _out(report.inventory_json(result) if args.format == "json" else report.inventory_text(result))
     _notes(result, args.verbose)
     if args.format == "json":
         for e in result.errors:
-            print(f"biaslint: {e.path}: {e.message}", file=sys.stderr)
+            print(f"biaslint: {report.printable(e.path)}: {report.printable(e.message)}", file=sys.stderr)
     return EXIT_ERROR if result.errors else EXIT_OK
 
 
@@ -208,13 +248,13 @@ def _check(args: argparse.Namespace) -> int:
 
         attach(result)
     if args.format == "json":
-        print(report.findings_json(result))
+        _out(report.findings_json(result))
     else:
         text = report.findings_text(
             result, report.use_colour(args.color), args.statistics, {c: r.title for c, r in RULES.items()}
         )
         if text:
-            print(text)
+            _out(text)
     _notes(result, args.verbose)
     if result.errors:
         return EXIT_ERROR
@@ -222,9 +262,22 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _notes(result: engine.RunResult, verbose: bool) -> None:
+    for skipped in result.skipped:
+        print(f"biaslint: note: {report.printable(skipped)}", file=sys.stderr)
     if verbose:
         for note in result.notes:
-            print(f"biaslint: note: {note}", file=sys.stderr)
+            print(f"biaslint: note: {report.printable(note)}", file=sys.stderr)
+
+
+def _input_shape(text: str) -> tuple[int, ...]:
+    """``3,32,32``: positive integers, comma-separated."""
+    try:
+        shape = tuple(int(d) for d in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or any(not 0 < d <= 100_000 for d in shape):
+        raise ProbeError(f"--input-shape takes positive integers separated by commas (3,32,32), not {text!r}")
+    return shape
 
 
 def rules_table(fmt: str = "text") -> str:
@@ -250,11 +303,21 @@ def _probe(args: argparse.Namespace) -> int:
 
     if args.seeds < 2 or args.steps < 1:
         raise ProbeError("--seeds must be at least 2 and --steps at least 1")
+    # every option is checked before any training starts
+    shape = _input_shape(args.input_shape) if args.input_shape else None
+    if args.model and shape is None:
+        raise ProbeError("--model needs --input-shape (e.g. 3,32,32)")
+    if args.plot:
+        folder = os.path.dirname(os.path.abspath(args.plot))
+        if not os.path.isdir(folder):
+            raise ProbeError(f"--plot: folder {folder!r} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise ProbeError(f"--plot: folder {folder!r} is not writable")
     settings = config.load([args.path], {}, set(RULES))
     result = engine.run([args.path], settings=settings, jobs=1)
     if result.errors:
         for e in result.errors:
-            print(f"biaslint: {e.path}: {e.message}", file=sys.stderr)
+            print(f"biaslint: {report.printable(e.path)}: {report.printable(e.message)}", file=sys.stderr)
         return EXIT_ERROR
     findings = [f for f in result.findings if not args.rule or any(f.code.startswith(c) for c in args.rule)]
     model = result.files[0]
@@ -263,9 +326,7 @@ def _probe(args: argparse.Namespace) -> int:
     if args.model:
         from biaslint.probe.usermodel import load_factory, probe_model
 
-        if not args.input_shape:
-            raise ProbeError("--model needs --input-shape (e.g. 3,32,32)")
-        shape = tuple(int(d) for d in args.input_shape.split(","))
+        assert shape is not None
         results = probe_model(load_factory(args.model, args.path), args.model, shape, plans, budget)
     else:
         backend = load_backend(args.backend)
@@ -276,7 +337,7 @@ def _probe(args: argparse.Namespace) -> int:
     if args.plot:
         probe_report.plot(results, args.plot)
     if args.format == "json":
-        print(json.dumps(to_json(results), indent=2))
+        _out(report.to_strict_json(to_json(results)))
     else:
         print(probe_report.text(results, skipped))
     return EXIT_OK

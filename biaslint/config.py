@@ -1,10 +1,17 @@
 """Settings: defaults, ``[tool.biaslint]`` in pyproject.toml or ``[biaslint]`` in setup.cfg
-(found by walking up from the checked path), then the command line on top."""
+(found by walking up from the checked path, or named by ``--config``), then the command line
+on top.
+
+Every problem with a config file or option is a ``ConfigError`` whose one-line message names
+the file (or "command line"); nothing is silently dropped or coerced: a setting given twice, an
+unknown key, a string where TOML needs a list, ``true`` for a number, nan/inf/non-positive
+thresholds and a ``select`` naming no rule are all errors."""
 
 from __future__ import annotations
 
 import configparser
 import dataclasses
+import difflib
 import fnmatch
 import math
 import os
@@ -21,7 +28,12 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
 
 
 class ConfigError(Exception):
-    """A config file or option that cannot be used; the message says which and why."""
+    """A config file or option that cannot be used; the message says which and why.
+
+    The message is always one line (the command line prints it as ``biaslint: error: ...``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).splitlines()))
 
 
 _CODE = re.compile(r"^BIA\d{0,3}$")
@@ -66,14 +78,36 @@ def _path_matches(path: str, pattern: str) -> bool:
     )
 
 
-def _as_list(value: Any, key: str, where: str) -> list[str]:
-    if isinstance(value, str):
-        items = [v.strip() for v in re.split(r"[,\s]+", value) if v.strip()]
-    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-        items = [v.strip() for v in value]
-    else:
-        raise ConfigError(f"{where}: '{key}' must be a list of strings")
-    return items
+def _show(value: Any) -> str:
+    """``repr`` of a config value, cut short so that an error message stays readable."""
+    if isinstance(value, bool):  # as TOML spells it
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _as_list(value: Any, key: str, where: str, text: bool) -> list[str]:
+    """Codes or globs: a TOML array of strings (or a Python list from the command line), or, in
+    setup.cfg (``text``), one string separated by commas or whitespace. Blank items are dropped."""
+    if text and isinstance(value, str):
+        return [v for v in re.split(r"[,\s]+", value) if v]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise ConfigError(f"{where}: '{key}' must be a list of strings, not {_show(value)}")
+
+
+def _as_number(value: Any, key: str, where: str, text: bool) -> float:
+    """A finite positive number. ``true`` is not 1 and ``"2.5"`` in TOML is not a number; a
+    string is parsed only where every value is one (setup.cfg)."""
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or (text and isinstance(value, str))):
+        raise ConfigError(f"{where}: '{key}' must be a number, not {_show(value)}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # "big"; an integer beyond the float range
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"{where}: '{key}' must be a finite positive number, not {_show(value)}")
+    return number
 
 
 def check_codes(codes: Iterable[str], where: str, known: Optional[set[str]] = None) -> None:
@@ -82,36 +116,59 @@ def check_codes(codes: Iterable[str], where: str, known: Optional[set[str]] = No
             raise ConfigError(f"{where}: unknown rule code or prefix '{code}' (see `biaslint rules`)")
 
 
-def apply(settings: Settings, values: dict[str, Any], where: str, known: Optional[set[str]] = None) -> None:
-    """Validate and apply one mapping of settings (config file table or CLI options)."""
+def _unknown_key(raw_key: str, where: str) -> ConfigError:
+    spelled = sorted(k.replace("_", "-") for k in KNOWN_KEYS)
+    close = difflib.get_close_matches(raw_key.lstrip("-").replace("_", "-").lower(), spelled, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return ConfigError(f"{where}: unknown setting '{raw_key}' ({hint}known: {', '.join(spelled)})")
+
+
+def apply(
+    settings: Settings,
+    values: dict[str, Any],
+    where: str,
+    known: Optional[set[str]] = None,
+    *,
+    text: bool = False,
+) -> None:
+    """Validate and apply one mapping of settings (config file table or CLI options).
+
+    Keys may be spelled with ``-`` or ``_`` (and, from the command line, a leading ``--``), but
+    each setting at most once. ``text`` says every value is a string to parse (setup.cfg);
+    otherwise the types must be right: lists are lists, numbers are numbers, not booleans.
+    An empty ``select`` is an error (it would silently turn every rule off); an empty ``ignore``
+    or ``exclude`` is fine."""
+    seen: dict[str, str] = {}
     for raw_key, value in values.items():
-        key = raw_key.replace("-", "_")
+        key = raw_key.lstrip("-").replace("-", "_")
         if key not in KNOWN_KEYS:
-            raise ConfigError(
-                f"{where}: unknown setting '{raw_key}' (known: {', '.join(sorted(KNOWN_KEYS))})"
-            )
+            raise _unknown_key(raw_key, where)
+        if key in seen:
+            raise ConfigError(f"{where}: '{raw_key}' is given twice (also as '{seen[key]}')")
+        seen[key] = raw_key
         if key in NUMERIC_KEYS:
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{where}: '{raw_key}' must be a number, not {value!r}") from None
-            if not math.isfinite(number) or number <= 0:
-                raise ConfigError(f"{where}: '{raw_key}' must be a positive number")
-            setattr(settings, key, number)
+            setattr(settings, key, _as_number(value, raw_key, where, text))
         elif key in LIST_KEYS:
-            items = _as_list(value, raw_key, where)
+            items = _as_list(value, raw_key, where, text)
+            if key == "select" and not items:
+                raise ConfigError(
+                    f"{where}: '{raw_key}' names no rule, so nothing would be checked "
+                    "(leave it out for every rule)"
+                )
             if key != "exclude":
                 check_codes(items, where, known)
             setattr(settings, key, items)
         else:
-            settings.per_file_ignores = _per_file_ignores(value, raw_key, where, known)
+            settings.per_file_ignores = _per_file_ignores(value, raw_key, where, known, text)
 
 
-def _per_file_ignores(value: Any, key: str, where: str, known: Optional[set[str]]) -> dict[str, list[str]]:
+def _per_file_ignores(
+    value: Any, key: str, where: str, known: Optional[set[str]], text: bool
+) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(value, dict):
         pairs = [(str(k), v) for k, v in value.items()]
-    elif isinstance(value, str):  # setup.cfg style: "path/*.py: BIA101,BIA102" per line
+    elif text and isinstance(value, str):  # setup.cfg style: "path/*.py: BIA101,BIA102" per line
         pairs = []
         for line in value.strip().splitlines():
             if not line.strip():
@@ -119,41 +176,117 @@ def _per_file_ignores(value: Any, key: str, where: str, known: Optional[set[str]
             if ":" not in line:
                 raise ConfigError(f"{where}: '{key}' lines look like 'GLOB: CODE,CODE', not {line.strip()!r}")
             glob, codes = line.rsplit(":", 1)
-            pairs.append((glob.strip(), codes))
+            pairs.append((glob.strip(), codes.strip()))
     else:
-        raise ConfigError(f"{where}: '{key}' must map globs to codes")
+        raise ConfigError(f"{where}: '{key}' must be a table mapping globs to lists of codes")
     for glob, codes in pairs:
-        items = _as_list(codes, key, where)
+        items = _as_list(codes, f"{key}.{glob}" if not text else key, where, text)
         check_codes(items, where, known)
         out[glob] = items
     return out
 
 
+#: one of the two file kinds: the file's name, the section that holds our settings
+PYPROJECT, SETUP_CFG = "pyproject.toml", "setup.cfg"
+_SECTION = {PYPROJECT: "[tool.biaslint]", SETUP_CFG: "[biaslint]"}
+#: configparser's DEFAULT section would leak its keys into ours; no real section has this name
+_NO_DEFAULT_SECTION = "\0biaslint: no default section"
+
+
+def _mentions_us(raw: bytes) -> bool:
+    """Whether undecodable or unparsable bytes might hold our section. NULs are dropped first,
+    so that UTF-16 and UTF-32 text that names it is caught too."""
+    return b"biaslint" in raw.replace(b"\0", b"").lower()
+
+
+def _read_section(path: str, kind: str, must: bool) -> Optional[dict[str, Any]]:
+    """Our section of one config file, or None when the file has none.
+
+    A file that cannot be read at all (permissions) is an error. A file that is not UTF-8, or
+    not valid TOML / INI, is an error when it might hold our section -- ``must`` (``--config``
+    named it) or its bytes mention ``biaslint`` -- and is skipped otherwise: a broken file that
+    never names biaslint cannot configure it, and is not ours to judge (pip, setuptools and the
+    tools it does configure will report it). The same rule holds for both file kinds."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if not (must or _mentions_us(raw)):
+            return None
+        raise ConfigError(f"{path}: cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if kind == PYPROJECT:
+        return _toml_section(path, text, raw, must)
+    return _cfg_section(path, text, raw, must)
+
+
+def _toml_section(path: str, text: str, raw: bytes, must: bool) -> Optional[dict[str, Any]]:
+    try:
+        doc = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, or an integer past Python's digit limit
+        if not (must or _mentions_us(raw)):
+            return None
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    tool = doc.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table, not {_show(tool)}")
+    table = tool.get("biaslint")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'tool.biaslint' must be a table, not {_show(table)}")
+    return dict(table)
+
+
+def _cfg_section(path: str, text: str, raw: bytes, must: bool) -> Optional[dict[str, Any]]:
+    # no interpolation: "%" is an ordinary character; no DEFAULT section leaking into ours
+    parser = configparser.ConfigParser(interpolation=None, default_section=_NO_DEFAULT_SECTION)
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as exc:
+        if not (must or _mentions_us(raw)):
+            return None
+        raise ConfigError(f"{path}: invalid INI: {_cfg_problem(exc)}") from None
+    if not parser.has_section("biaslint"):
+        return None
+    return dict(parser.items("biaslint"))
+
+
+def _cfg_problem(exc: configparser.Error) -> str:
+    """configparser's message, without the file name it repeats and on one line."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno}: {exc.line.strip()!r} comes before any [section] header"
+    if isinstance(exc, configparser.ParsingError):
+        lineno, line = exc.errors[0]  # the line as repr() gives it, newline included
+        line = re.sub(r"(\\r)?\\n(?=['\"]$)", "", line)
+        more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
+        return f"line {lineno}: cannot parse {line}{more}"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"line {exc.lineno}: '{exc.option}' is set twice in [{exc.section}]"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"line {exc.lineno}: section [{exc.section}] appears twice"
+    return " ".join(str(exc).split())
+
+
 def find_config(start: str) -> Optional[tuple[str, dict[str, Any]]]:
-    """The nearest pyproject.toml with [tool.biaslint] or setup.cfg with [biaslint]."""
+    """The nearest pyproject.toml with [tool.biaslint] or setup.cfg with [biaslint], walking up
+    from ``start``; in one directory pyproject.toml comes first. See ``_read_section`` for
+    which unreadable files on the way are errors."""
     here = os.path.abspath(start)
     if not os.path.isdir(here):
         here = os.path.dirname(here)
     while True:
-        pyproject = os.path.join(here, "pyproject.toml")
-        if os.path.isfile(pyproject):
-            try:
-                with open(pyproject, "rb") as fh:
-                    doc = tomllib.load(fh)
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"{pyproject}: cannot read: {exc}") from None
-            table = doc.get("tool", {}).get("biaslint")
-            if table is not None:
-                return pyproject, dict(table)
-        setup_cfg = os.path.join(here, "setup.cfg")
-        if os.path.isfile(setup_cfg):
-            parser = configparser.ConfigParser()
-            try:
-                parser.read(setup_cfg, encoding="utf-8")
-            except configparser.Error as exc:
-                raise ConfigError(f"{setup_cfg}: cannot read: {exc}".splitlines()[0]) from None
-            if parser.has_section("biaslint"):
-                return setup_cfg, dict(parser.items("biaslint"))
+        for kind in (PYPROJECT, SETUP_CFG):
+            candidate = os.path.join(here, kind)
+            if os.path.isfile(candidate):
+                table = _read_section(candidate, kind, must=False)
+                if table is not None:
+                    return candidate, table
         parent = os.path.dirname(here)
         if parent == here:
             return None
@@ -166,28 +299,48 @@ def load(
     known: Optional[set[str]] = None,
     config_file: Optional[str] = None,
 ) -> Settings:
+    """Defaults, then the config file, then the command line (``cli``: option -> value, None for
+    not given). ``config_file`` (``--config``) is a file to read, or a directory to search from;
+    either way it must lead to our section."""
     settings = Settings()
-    found = None
     if config_file is not None:
-        found = find_config(config_file) if os.path.isdir(config_file) else _read_explicit(config_file)
+        found: Optional[tuple[str, dict[str, Any]]] = _read_explicit(config_file)
     else:
         start = next((p for p in paths if p != "-"), ".")
         found = find_config(start)
     if found is not None:
         where, values = found
-        apply(settings, values, where, known)
+        apply(settings, values, where, known, text=_kind_of(where) == SETUP_CFG)
         settings.source = where
-    apply(settings, {k: v for k, v in cli.items() if v is not None}, "command line", known)
+    given = {f"--{k.replace('_', '-')}": v for k, v in cli.items() if v is not None}
+    apply(settings, given, "command line", known)
     return settings
 
 
-def _read_explicit(path: str) -> Optional[tuple[str, dict[str, Any]]]:
-    if not os.path.isfile(path):
+def _kind_of(path: str) -> str:
+    """Config files are read by their name: ``*.toml`` as pyproject.toml, anything else
+    (setup.cfg, or tox.ini given to ``--config``) as INI with a ``[biaslint]`` section."""
+    return PYPROJECT if path.lower().endswith(".toml") else SETUP_CFG
+
+
+def _read_explicit(path: str) -> tuple[str, dict[str, Any]]:
+    if os.path.isdir(path):
+        found = find_config(path)
+        if found is None:
+            raise ConfigError(
+                f"{path}: no pyproject.toml with [tool.biaslint] or setup.cfg with [biaslint] "
+                "in this directory or above"
+            )
+        return found
+    if not os.path.exists(path):
         raise ConfigError(f"{path}: no such config file")
-    found = find_config(path)
-    if found is None or os.path.abspath(found[0]) != os.path.abspath(path):
-        raise ConfigError(f"{path}: has no [tool.biaslint] / [biaslint] section")
-    return found
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: not a regular file")
+    kind = _kind_of(path)
+    table = _read_section(path, kind, must=True)
+    if table is None:
+        raise ConfigError(f"{path}: has no {_SECTION[kind]} section")
+    return path, table
 
 
 def as_dict(settings: Settings) -> dict[str, Any]:

@@ -10,8 +10,11 @@ import contextlib
 import fnmatch
 import gc
 import os
+import signal
+import stat
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -21,7 +24,9 @@ from biaslint.model import BiasSite, FileError, FileModel, Finding
 from biaslint.noqa import filter_noqa
 from biaslint.rules import run_rules
 
-MAX_BYTES = 5 * 1024 * 1024
+#: libcst needs about 1 GB of memory per MiB of source: larger files are skipped (an error
+#: line), which keeps a worker under about 1 GB. Real hand-written model files are far below.
+MAX_BYTES = 1024 * 1024
 SKIP_DIRS = frozenset(
     {
         "__pycache__",
@@ -59,6 +64,8 @@ class Target:
 class RunResult:
     files: list[FileModel] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    #: found while walking and passed over (FIFOs, devices, sockets): said, not an error
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def sites(self) -> list[BiasSite]:
@@ -103,8 +110,26 @@ def _excluded(path: str, patterns: Iterable[str]) -> bool:
     )
 
 
-def discover(paths: Iterable[str], exclude: Iterable[str] = ()) -> tuple[list[Target], list[FileError]]:
-    """Expand paths to .py files; hidden folders, virtual environments and build output are skipped."""
+def _special(path: str) -> Optional[str]:
+    """What ``path`` is when it is not a regular file or folder (reading a FIFO blocks forever,
+    a device such as /dev/zero never ends), else None. Symlinks are followed."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # missing or unreadable: reading it says why
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    for test, what in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def discover(
+    paths: Iterable[str], exclude: Iterable[str] = (), skipped: Optional[list[str]] = None
+) -> tuple[list[Target], list[FileError]]:
+    """Expand paths to .py files; hidden folders, virtual environments and build output are
+    skipped, and so are FIFOs, devices and sockets met while walking (named in ``skipped``)."""
     exclude = list(exclude)
     targets: list[Target] = []
     errors: list[FileError] = []
@@ -128,7 +153,11 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = ()) -> tuple[list[Ta
                 for name in sorted(filenames):
                     full = os.path.join(dirpath, name)
                     if name.endswith(".py") and not _excluded(full, exclude):
-                        targets.append(Target(full, False))
+                        what = _special(full)
+                        if what is None:
+                            targets.append(Target(full, False))
+                        elif skipped is not None:
+                            skipped.append(f"{full}: {what}, not a source file; skipped")
         elif os.path.exists(root) or os.path.islink(root):
             if not _excluded(root, exclude):
                 targets.append(Target(root, True))
@@ -139,16 +168,19 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = ()) -> tuple[list[Ta
 
 def read_bytes(target: Target, stdin: Optional[bytes] = None) -> tuple[Optional[bytes], Optional[str]]:
     if target.path == "-":
+        if stdin is not None and len(stdin) > MAX_BYTES:
+            return None, f"input too large (over the {MAX_BYTES / 2**20:.0f} MiB limit); skipped"
         return stdin or b"", None
     try:
-        size = os.path.getsize(target.path)
-        if size > MAX_BYTES:
-            return (
-                None,
-                f"file too large ({size / 2**20:.1f} MiB > {MAX_BYTES / 2**20:.0f} MiB limit); skipped",
-            )
+        what = _special(target.path)
+        if what is not None:
+            return None, f"{what}, not a source file; not read"
+        # never more than the limit + 1 bytes, whatever the file claims to be
         with open(target.path, "rb") as fh:
-            return fh.read(), None
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            return None, f"file too large (over the {MAX_BYTES / 2**20:.0f} MiB limit); skipped"
+        return data, None
     except IsADirectoryError:
         return None, "is a directory"
     except OSError as exc:
@@ -192,6 +224,8 @@ def analyse_target(
         return analyse_source(path, data, on_disk)
     except RecursionError:
         return FileModel(path, error=FileError(path, "too deeply nested to analyse"))
+    except MemoryError:
+        return FileModel(path, error=FileError(path, "ran out of memory analysing this file"))
     except Exception as exc:  # a bug in biaslint must not stop the run
         message = f"internal error while analysing ({type(exc).__name__}: {exc}); please report it"
         return FileModel(path, error=FileError(path, message))
@@ -209,10 +243,70 @@ def few_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone answers it and stops the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _analyse_chunk(job: tuple[list[Target], Optional[Settings], bool]) -> list[FileModel]:
     targets, settings, project = job
     with few_collections():
         return [analyse_target(t, settings=settings, project=project) for t in targets]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now (an interrupt, a signal): kill its workers, drop what is queued."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()  # Python 3.14 has pool.terminate_workers(); 3.9-3.13 do not
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        yield pool
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _isolated(job: tuple[Target, Optional[Settings], bool]) -> FileModel:
+    """One file in a process of its own: a file that kills it is that file's error alone."""
+    target, settings, project = job
+    with _pool(1) as pool:
+        try:
+            return pool.submit(_analyse_chunk, ([target], settings, project)).result()[0]
+        except BrokenProcessPool:
+            message = "the parser crashed on this file (its worker process was killed); not analysed"
+            return FileModel(target.path, error=FileError(target.path, message))
+
+
+def _run_pool(
+    targets: list[Target], settings: Optional[Settings], project: bool, jobs: int
+) -> list[FileModel]:
+    """Chunks of files over ``jobs`` workers. A file that kills its worker (a native crash, the
+    kernel's OOM killer) breaks the pool: the chunks not finished then run again file by file,
+    each in a fresh process, so that only that file is lost and every other result is kept."""
+    chunks = list(_chunks(targets, jobs))
+    done: dict[int, list[FileModel]] = {}
+    with _pool(jobs) as pool:
+        jobs_list = [(chunk, settings, project) for chunk in chunks]
+        futures = {pool.submit(_analyse_chunk, job): i for i, job in enumerate(jobs_list)}
+        for future in as_completed(futures):
+            with contextlib.suppress(BrokenProcessPool):
+                done[futures[future]] = future.result()
+    retry = [t for i, chunk in enumerate(chunks) if i not in done for t in chunk]
+    if retry:
+        with ThreadPoolExecutor(max_workers=jobs) as threads:  # threads only wait on processes
+            models = threads.map(_isolated, [(t, settings, project) for t in retry])
+            redone = dict(zip(map(id, retry), models))
+        for i, chunk in enumerate(chunks):
+            if i not in done:
+                done[i] = [redone[id(t)] for t in chunk]
+    return [model for i in range(len(chunks)) for model in done[i]]
 
 
 def _chunks(items: list[Target], n: int) -> Iterator[list[Target]]:
@@ -233,19 +327,18 @@ def run(
     """Inventory (``settings`` None) or check (rules with these settings) every file under paths.
 
     ``project``: follow helpers and layers imported from each file's own project."""
-    targets, errors = discover(paths, exclude)
-    result = RunResult(errors=errors)
-    jobs = jobs or os.cpu_count() or 1
+    skipped: list[str] = []
+    targets, errors = discover(paths, exclude, skipped)
+    result = RunResult(errors=errors, skipped=skipped)
+    cpus = os.cpu_count() or 1
+    jobs = max(1, min(jobs or cpus, cpus))  # more workers than cores only cost memory
     if stdin is not None or jobs <= 1 or len(targets) < POOL_THRESHOLD:
         with few_collections():
             for t in targets:
                 display = stdin_filename if t.path == "-" and stdin_filename else None
                 result.files.append(analyse_target(t, stdin, display, settings, project))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            jobs_list = [(chunk, settings, project) for chunk in _chunks(targets, jobs)]
-            for models in pool.map(_analyse_chunk, jobs_list):
-                result.files.extend(models)
+        result.files.extend(_run_pool(targets, settings, project, jobs))
     for f in result.files:
         if f.error is not None:
             result.errors.append(f.error)

@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 from biaslint import __version__, engine
 from biaslint.config import Settings
 
+#: the code of "biaslint could not analyse this file" (too large, a parser crasher, a bug)
+CANNOT_ANALYSE = "BIA900"
 #: flake8 option -> Settings field; the defaults come from Settings itself
 _OPTIONS = {
     "--biaslint-large-constant": ("large_constant", "BIA101: flag a hidden bias this large before a ReLU"),
@@ -65,13 +67,32 @@ class BiasLintChecker:
         cls.settings = settings
 
     def run(self) -> Iterator[tuple[int, int, str, type[BiasLintChecker]]]:
-        # flake8 has decoded the file (and stripped a BOM); biaslint reads UTF-8 bytes.
-        data = "".join(self.lines).encode("utf-8", "surrogatepass")
+        """The findings; never an exception, which would stop flake8 for every file. What keeps
+        biaslint from reading the file is one ``BIA900`` at line 1, as flake8 reports E902."""
         try:
+            # flake8 has decoded the file (and stripped a BOM); biaslint reads UTF-8 bytes.
+            data = "".join(self.lines).encode("utf-8", "surrogatepass")
+            if len(data) > engine.MAX_BYTES:
+                why = f"file too large (over the {engine.MAX_BYTES / 2**20:.0f} MiB limit)"
+                yield 1, 0, f"{CANNOT_ANALYSE} biaslint could not analyse this file: {why}", type(self)
+                return
             model = engine.check_source(self.filename, data, self.settings, noqa=False)
-        except RecursionError:  # too deeply nested: `biaslint check` reports it, flake8 cannot
+        except RecursionError:
+            model = None
+            why = "too deeply nested to analyse"
+        except MemoryError:
+            model = None
+            why = "ran out of memory analysing it"
+        except Exception as exc:  # a bug in biaslint: say so on this file, keep flake8 going
+            model = None
+            why = f"internal error ({type(exc).__name__}: {exc}); please report it"
+        if model is None:
+            yield 1, 0, f"{CANNOT_ANALYSE} biaslint could not analyse this file: {why}", type(self)
             return
-        if model.error is not None:  # syntax errors and the like: flake8 reports those itself
+        if model.error is not None:
+            if not model.error.message.startswith(("syntax error", "cannot parse")):  # flake8: E999
+                message = f"{CANNOT_ANALYSE} biaslint could not analyse this file: {model.error.message}"
+                yield 1, 0, message, type(self)
             return
         for finding in model.findings:
             yield finding.line, finding.col, f"{finding.code} {finding.message}", type(self)

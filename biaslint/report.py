@@ -1,10 +1,27 @@
-"""Text and JSON formatting of inventories and findings."""
+r"""Text and JSON formatting of inventories and findings.
+
+JSON output is strict JSON (RFC 8259): never ``NaN``, ``Infinity`` or ``-Infinity``. A number
+that is not finite (a bias ``init_value`` of ``float("nan")``, ``1e999``...) is written as
+``null`` and a string field named after it with ``_text`` appended sits next to it:
+``"init_value": null, "init_value_text": "nan"`` (the texts are ``"nan"``, ``"inf"`` and
+``"-inf"``). This holds for every float field at any depth (``weight_init.scale`` gets
+``scale_text``); for a list holding such a number, the ``_text`` field is a list of the same
+length with the text at those positions and ``null`` elsewhere. A ``null`` without a ``_text``
+field still means "not known statically". :func:`to_strict_json` does this for any document.
+
+Text output escapes control characters in everything taken from the file system or the
+analysed source (paths, layer names, messages): a file named ``"a\nb.py"`` prints as
+``a\nb.py`` on one line, ``"a\x1b[31mb.py"`` as ``a\x1b[31mb.py``, never as a colour code.
+Other Unicode is printed as is. :func:`printable` is the escaping, for other printers.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+import unicodedata
 from collections import Counter
 from typing import Any, TextIO
 
@@ -13,6 +30,54 @@ from biaslint.model import BiasSite, FileError, Finding
 
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 _BOLD, _RESET = "\033[1m", "\033[0m"
+
+#: categories escaped by :func:`printable`: control characters (C0, DEL, C1), lone
+#: surrogates (undecodable bytes of a file name, which cannot even be printed) and the
+#: line/paragraph separators
+_UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
+#: bidirectional formatting characters, which reorder what a terminal shows ("Trojan Source")
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _escape(ch: str) -> str:
+    if unicodedata.category(ch) in _UNPRINTABLE or ch in _BIDI:
+        return repr(ch)[1:-1]  # "\n", "\x1b", "\x85", "\u2028", "\udcff"
+    return ch
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped as ``repr`` escapes them, one line, safe for
+    a terminal; printable characters (any script, backslashes, quotes) are left alone."""
+    if text.isprintable():
+        return text
+    return "".join(map(_escape, text))
+
+
+def _finite(value: Any) -> tuple[Any, Any]:
+    """(``value`` with non-finite floats as ``None``, their texts or ``None`` if there are none)."""
+    if isinstance(value, float):
+        return (value, None) if math.isfinite(value) else (None, repr(value))
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            clean, text = _finite(item)
+            out[key] = clean
+            if text is not None:
+                out[f"{key}_text"] = text
+        return out, None
+    if isinstance(value, (list, tuple)):
+        pairs = [_finite(item) for item in value]
+        texts = [text for _, text in pairs]
+        return [clean for clean, _ in pairs], (texts if any(t is not None for t in texts) else None)
+    return value, None
+
+
+def to_strict_json(doc: Any, indent: int | None = 2) -> str:
+    """``doc`` as strict JSON: a non-finite float becomes ``null`` plus a ``<key>_text`` field
+    (see the module docstring); a non-finite number in a list outside any object becomes
+    ``null``."""
+    clean, _ = _finite(doc)
+    return json.dumps(clean, indent=indent, allow_nan=False)
 
 
 def use_colour(choice: str, stream: TextIO = sys.stdout) -> bool:
@@ -26,7 +91,7 @@ def use_colour(choice: str, stream: TextIO = sys.stdout) -> bool:
 def _fmt_init(site: BiasSite) -> str:
     if site.init_value is None:
         return site.init_kind
-    return f"{site.init_kind}({site.init_value:g})"
+    return f"{site.init_kind}({site.init_value:g})"  # nan, inf, -inf as such
 
 
 def inventory_json(result: RunResult) -> str:
@@ -35,7 +100,7 @@ def inventory_json(result: RunResult) -> str:
         "sites": [s.to_json() for s in result.sites],
         "errors": [e.to_json() for e in result.errors],
     }
-    return json.dumps(doc, indent=2)
+    return to_strict_json(doc)
 
 
 def inventory_text(result: RunResult) -> str:
@@ -47,12 +112,12 @@ def inventory_text(result: RunResult) -> str:
             init += f" [{s.gate} gate]"
         rows.append(
             (
-                f"{s.path}:{s.line}:{s.col + 1}",
+                f"{printable(s.path)}:{s.line}:{s.col + 1}",
                 s.framework,
                 s.layer_kind,
-                s.layer_name or "-",
-                init,
-                s.activation,
+                printable(s.layer_name or "-"),
+                printable(init),
+                printable(s.activation),
                 out,
             )
         )
@@ -63,22 +128,23 @@ def inventory_text(result: RunResult) -> str:
         f"\n{len(result.sites)} bias site(s) in {n_files} file(s); "
         f"{len(result.files)} file(s) analysed, {len(result.errors)} error(s)"
     )
-    lines.extend(f"error: {e.path}: {e.message}" for e in result.errors)
+    lines.extend(f"error: {printable(e.path)}: {printable(e.message)}" for e in result.errors)
     return "\n".join(lines)
 
 
 def finding_line(f: Finding, colour: bool = False) -> str:
     """flake8's layout: ``path:line:col: CODE [severity] message`` (col 1-based)."""
-    probe = f" [probe: {f.probe}]" if f.probe else ""
+    path, message = printable(f.path), printable(f.message)
+    probe = f" [probe: {printable(f.probe)}]" if f.probe else ""
     if colour:
         sev = f"{_COLOURS[f.severity]}{f.severity}{_RESET}"
-        where = f"{_BOLD}{f.path}{_RESET}:{f.line}:{f.col + 1}:"
-        return f"{where} {_BOLD}{f.code}{_RESET} [{sev}] {f.message}{probe}"
-    return f"{f.path}:{f.line}:{f.col + 1}: {f.code} [{f.severity}] {f.message}{probe}"
+        where = f"{_BOLD}{path}{_RESET}:{f.line}:{f.col + 1}:"
+        return f"{where} {_BOLD}{f.code}{_RESET} [{sev}] {message}{probe}"
+    return f"{path}:{f.line}:{f.col + 1}: {f.code} [{f.severity}] {message}{probe}"
 
 
 def error_line(e: FileError) -> str:
-    return f"{e.path}:0:1: E902 {e.message}"
+    return f"{printable(e.path)}:0:1: E902 {printable(e.message)}"
 
 
 def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dict[str, str]) -> str:
@@ -100,4 +166,4 @@ def findings_json(result: RunResult) -> str:
         ],
         "errors": [e.to_json() for e in result.errors],
     }
-    return json.dumps(doc, indent=2)
+    return to_strict_json(doc)

@@ -54,6 +54,7 @@ from biaslint.collect.values import (
     Value,
     Var,
     number,
+    whole,
 )
 from biaslint.model import Init, LayerKind
 
@@ -148,8 +149,9 @@ class Frameworks:
             if spec.forget_arg == "forget_bias" and fb is not UNKNOWN:
                 draft.set(gate="forget")
         units = arg(args, kw, spec.units_pos, spec.units_arg) if spec.units_arg else UNKNOWN
-        if number(units) is not None:
-            draft.set(shape=(int(number(units) or 0),))
+        size = whole(number(units))
+        if size is not None:
+            draft.set(shape=(size,))
         for key in ("name", "scope"):
             v = kw.get(key)
             if isinstance(v, Const) and isinstance(v.value, str) and draft.layer_name is None:

@@ -48,14 +48,47 @@ def analyse_source(path: str, data: bytes, project: bool = False) -> FileModel:
         return FileModel(path, error=FileError(path, _syntax_message(exc, source)))
     except (ValueError, RecursionError, MemoryError) as exc:
         return FileModel(path, error=FileError(path, f"cannot parse: {exc}"))
+    crasher = parser_crasher(tree)
+    if crasher is not None:
+        return FileModel(path, error=FileError(path, f"not analysed: {crasher}"))
     try:
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError) as exc:
         return FileModel(path, error=FileError(path, f"libcst cannot parse this file: {exc}".splitlines()[0]))
+    except Exception as exc:  # libcst's own bugs (a TypeError on ``1 if 0 else(lambda: 2)``)
+        message = f"libcst failed on this file ({type(exc).__name__}: {exc})".splitlines()[0]
+        return FileModel(path, error=FileError(path, message))
     sites, loaded, hints = Interpreter(path, source, module, tree, project=project).run()
     if _IMBALANCE.search(source):
         hints["imbalance"] = True
     return FileModel(path, sites=sites, weights_loaded=loaded, hints=hints)
+
+
+#: libcst's native parser recurses once per operand of a flat ``a and b and ...`` chain and
+#: per part of a dotted import name, and overflows its stack (a segfault, not an exception)
+#: somewhere above 6,000 operands / 1,000 parts. Python's own parser accepts both shapes.
+MAX_BOOL_OPERANDS = 3000
+MAX_DOTTED_PARTS = 500
+
+
+def parser_crasher(tree: ast.Module) -> str | None:
+    """Why this (valid) tree would crash the native parser, if it would: the known shapes,
+    found in ``ast`` before libcst ever sees them."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOL_OPERANDS:
+            return (
+                f"line {node.lineno}: a chain of {len(node.values)} and/or operands would crash "
+                f"the parser (limit {MAX_BOOL_OPERANDS})"
+            )
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            parts = max(n.count(".") + 1 for n in names)
+            if parts > MAX_DOTTED_PARTS:
+                return (
+                    f"line {node.lineno}: a dotted name of {parts} parts would crash the parser "
+                    f"(limit {MAX_DOTTED_PARTS})"
+                )
+    return None
 
 
 def _syntax_message(exc: SyntaxError, source: str) -> str:

@@ -25,6 +25,7 @@ from biaslint.collect.values import (
     Value,
     Var,
     number,
+    whole,
 )
 from biaslint.model import Init
 
@@ -100,13 +101,10 @@ def shape_of(v: Value) -> Optional[tuple[Optional[int], ...]]:
     if isinstance(v, ListV):
         dims: list[Optional[int]] = []
         for item in v.items:
-            n = number(item)
-            dims.append(int(n) if n is not None and n == int(n) else None)
+            dims.append(whole(number(item)))
         return tuple(dims)
-    n = number(v)
-    if n is not None and n == int(n):
-        return (int(n),)
-    return None
+    n = whole(number(v))
+    return None if n is None else (n,)
 
 
 def flatten_items(args: list[Value]) -> list[Value]:

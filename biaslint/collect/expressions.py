@@ -61,6 +61,8 @@ from biaslint.collect.values import (
     Value,
     Var,
     number,
+    round_or_none,
+    whole,
 )
 
 if TYPE_CHECKING:
@@ -310,14 +312,14 @@ class Expressions:
             return 0
         lo = self.symeval(sl.lower)
         if isinstance(lo, Sym):
-            return round(lo.coef * 4) if lo.name == TOTAL else round(lo.coef)
+            return whole(round_or_none(lo.coef * 4 if lo.name == TOTAL else lo.coef))
         n = number(lo)
         if n == 0:
             return 0
         up = self.symeval(sl.upper) if sl.upper is not None else UNKNOWN
         width = number(up)
         if n is not None and width is not None and width > n:
-            return round(n / (width - n))
+            return whole(round_or_none(n / (width - n)))
         return None
 
     def compare(self: Interpreter, e: cst.Comparison) -> Value:

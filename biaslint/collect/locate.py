@@ -20,6 +20,7 @@ from typing import Optional, Union
 import libcst as cst
 
 AstStmt = ast.stmt
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 CstStmt = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
 
 
@@ -38,7 +39,8 @@ class Locator:
         self.source = source
         self.tree = tree
         # offsets[i] = index in source where line i+1 starts
-        self._offsets = [0] + [m.end() for m in re.finditer("\n", source)]
+        # lines end as Python's tokenizer ends them: \r\n, \n or a lone \r (not a form feed)
+        self._offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
         self._lines: Optional[list[str]] = None
         self._call_index: dict[int, dict[int, tuple[int, int]]] = {}
 
@@ -49,7 +51,7 @@ class Locator:
 
     def line_text(self, line: int) -> str:
         if self._lines is None:
-            self._lines = self.source.splitlines()
+            self._lines = _NEWLINE.split(self.source)
         return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
 
     def pair(self, body: Sequence[cst.BaseStatement], twins: Sequence[AstStmt]) -> Iterator[Stmt]:

@@ -26,6 +26,7 @@ from biaslint.collect.locate import Locator
 MENTIONS_FRAMEWORK = re.compile(
     rb"tensorflow|torch|keras|slim|\btf\b|\bnn\b|tensorpack|tflearn|sonnet|\bsnt\b|mmcv|mmengine|detectron2|timm"
 )
+_NEWLINE_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 #: module indexes kept per process (text and positions: small)
 CACHE_SIZE = 512
 #: a project module larger than this is not followed
@@ -135,7 +136,7 @@ def _index(path: str) -> Optional[ModuleIndex]:
             tree = ast.parse(text)
     except Exception:  # an unreadable or broken module is simply not followed
         return None
-    lines = text.splitlines(keepends=True)
+    lines = _NEWLINE_END.findall(text)  # lines as the tokenizer ends them (not at a form feed)
     defs: dict[str, tuple[int, int]] = {}
     imports: list[ast.Import | ast.ImportFrom] = []
     for node in tree.body:

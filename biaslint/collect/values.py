@@ -7,6 +7,7 @@ feeds. Every value is one of the small classes below; ``UNKNOWN`` is the rest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -285,6 +286,27 @@ class ParamName(Value):
 
 
 def number(v: Value) -> Optional[float]:
+    """The number ``v`` holds (``nan`` and ``inf`` included: BIA105 reports them; a literal too
+    large for a float is infinite), else None. Counts and sizes go through :func:`whole`."""
     if isinstance(v, Const) and isinstance(v.value, (int, float)) and not isinstance(v.value, bool):
-        return float(v.value)
+        try:
+            return float(v.value)
+        except OverflowError:
+            return math.inf if v.value > 0 else -math.inf
     return None
+
+
+#: sizes, counts and slice bounds beyond this are not worked with (``chunk(10**10)``)
+MAX_WHOLE = 2**31
+
+
+def round_or_none(x: float) -> Optional[float]:
+    """``round(x)`` for a finite x (``round(nan)`` raises)."""
+    return float(round(x)) if math.isfinite(x) else None
+
+
+def whole(n: Optional[float]) -> Optional[int]:
+    """``n`` as a count or size when it is a whole, finite and sane number; else None."""
+    if n is None or not math.isfinite(n) or abs(n) > MAX_WHOLE or n != int(n):
+        return None
+    return int(n)

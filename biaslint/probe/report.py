@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from biaslint.probe import NOT_MEASURED, ProbeResult
+from biaslint.report import printable
 
 
 def _num(x: Optional[float], fmt: str = ".3f") -> str:
@@ -27,7 +28,7 @@ def text(results: list[ProbeResult], skipped: list[str]) -> str:
     out: list[str] = []
     for r in results:
         f = r.plan.first
-        out.append(f"{f.path}:{f.line}: {_covered(r)} — {r.setup}")
+        out.append(f"{printable(f.path)}:{f.line}: {_covered(r)} — {r.setup}")
         if r.surrogate is not None:
             out.append(
                 f"  surrogate: {r.surrogate.describe()}; {r.budget.seeds} seeds x {r.budget.steps} "
