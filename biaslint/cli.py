@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -114,7 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prb.add_argument("path", metavar="PATH")
     prb.add_argument("--rule", type=_codes, default=None, metavar="CODES", help="only these rule codes")
-    prb.add_argument("--seeds", type=int, default=5, metavar="N", help="paired seeds per arm (default 5)")
+    prb.add_argument(
+        "--seeds", type=int, default=8, metavar="N", help="paired seeds per arm (default 8, at least 5)"
+    )
+    prb.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        metavar="X",
+        help="learning rate of every arm (default: each arm's best of a 3-rate grid on a pilot seed)",
+    )
     prb.add_argument("--steps", type=int, default=200, metavar="N", help="steps per run (default 200)")
     prb.add_argument("--backend", choices=("torch", "tensorflow"), default="torch")
     prb.add_argument("--plot", default=None, metavar="FILE.png", help="draw the arms' loss curves")
@@ -300,9 +310,14 @@ def _explain(code: str) -> int:
 def _probe(args: argparse.Namespace) -> int:
     from biaslint.probe import Budget, load_backend, plan_for, run_plans, to_json
     from biaslint.probe import report as probe_report
+    from biaslint.probe.stats import MIN_SEEDS
 
-    if args.seeds < 2 or args.steps < 1:
-        raise ProbeError("--seeds must be at least 2 and --steps at least 1")
+    if args.seeds < MIN_SEEDS or args.steps < 1:
+        raise ProbeError(
+            f"--seeds must be at least {MIN_SEEDS} (fewer pairs give no usable test) and --steps at least 1"
+        )
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise ProbeError("--lr must be a positive number")
     # every option is checked before any training starts
     shape = _input_shape(args.input_shape) if args.input_shape else None
     if args.model and shape is None:
@@ -322,7 +337,7 @@ def _probe(args: argparse.Namespace) -> int:
     findings = [f for f in result.findings if not args.rule or any(f.code.startswith(c) for c in args.rule)]
     model = result.files[0]
     plans = plan_for(model, findings)
-    budget = Budget(seeds=args.seeds, steps=args.steps)
+    budget = Budget(seeds=args.seeds, steps=args.steps, lr=args.lr)
     if args.model:
         from biaslint.probe.usermodel import load_factory, probe_model
 

@@ -40,7 +40,7 @@ class RetinaNetClassificationHead(nn.Module):
         for layer in self.conv.modules():
             if isinstance(layer, nn.Conv2d):
                 nn.init.normal_(layer.weight, std=0.01)
-                nn.init.constant_(layer.bias, 0)  # expect: fw=torch kind=conv init=constant value=0 act=unknown out=null
+                nn.init.constant_(layer.bias, 0)  # expect: fw=torch kind=conv init=constant value=0 act=relu out=false
 
         self.cls_logits = nn.Conv2d(in_channels, num_anchors * num_classes, kernel_size=3, stride=1, padding=1)  # expect: fw=torch kind=conv init=default act=sigmoid out=true
         nn.init.normal_(self.cls_logits.weight, std=0.01)
@@ -79,7 +79,7 @@ class RetinaNetRegressionHead(nn.Module):
         for layer in self.conv.modules():
             if isinstance(layer, nn.Conv2d):
                 nn.init.normal_(layer.weight, std=0.01)
-                nn.init.zeros_(layer.bias)  # expect: fw=torch kind=conv init=zeros value=0 act=unknown out=null
+                nn.init.zeros_(layer.bias)  # expect: fw=torch kind=conv init=zeros value=0 act=relu out=false
 
     def forward(self, features):
         all_bbox_regression = []

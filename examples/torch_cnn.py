@@ -75,10 +75,10 @@ class SmallResNet(nn.Module):
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
             if m.bias is not None:
-                nn.init.constant_(m.bias, 0)  # expect: fw=torch kind=conv init=constant value=0 act=unknown out=null
+                nn.init.constant_(m.bias, 0)  # expect: fw=torch kind=conv init=constant value=0 act=batchnorm out=false
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             nn.init.constant_(m.weight, 1)  # expect-none: BN gamma, not a bias
-            nn.init.constant_(m.bias, 0)  # expect: fw=torch kind=norm init=constant value=0 act=unknown out=null
+            nn.init.constant_(m.bias, 0)  # expect: fw=torch kind=norm init=constant value=0 act=relu out=false
         elif isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, 0, 0.01)
             nn.init.constant_(m.bias, 0)  # expect: fw=torch kind=dense init=constant value=0 act=unknown out=null

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import EXAMPLES, FIXTURES
 
@@ -19,7 +20,7 @@ from biaslint.probe import report as probe_report
 from biaslint.probe.plan import plan_for
 from biaslint.probe.spec import Arm, ArmRun, Surrogate
 from biaslint.probe.spec import Budget as SpecBudget
-from biaslint.probe.stats import compare
+from biaslint.probe.stats import Comparison, compare, decide, holm, sign_flip_p
 
 
 def checked(path: Path) -> FileModel:
@@ -27,13 +28,13 @@ def checked(path: Path) -> FileModel:
 
 
 class FakeBackend:
-    """Final loss = 1 + 0.1 * (mean hidden bias) + a little seed noise: 'advised' zeros win."""
+    """Final loss = 1 + 0.5 * (mean hidden bias) + a little seed noise: 'advised' zeros win."""
 
     name = "fake"
 
     def run(self, surrogate: Surrogate, arm: Arm, seed: int, budget: SpecBudget) -> ArmRun:
         values = [v or 0.0 for i, (_, v) in arm.biases if i >= 0] or [arm.forget_bias or 0.0]
-        level = 1 + 0.1 * sum(values) / len(values)
+        level = 1 + 0.5 * sum(values) / len(values)
         noise = 0.001 * ((seed * 7919) % 5)
         curve = [2.3 - (2.3 - level) * k / 10 for k in range(budget.steps // budget.log_every + 1)]
         return ArmRun(2.3, level + noise, 0.9, 0.1 * seed, 1.0, curve)
@@ -42,15 +43,57 @@ class FakeBackend:
         return {"max_output_change": 1e-7, "bias_grad_norm": 0.0}
 
 
-def test_compare_verdicts() -> None:
-    assert compare([1.2, 1.3, 1.25, 1.22, 1.28], [1.0, 1.05, 1.01, 0.99, 1.02]).verdict == "confirmed"
-    assert compare([1.0, 1.05, 1.01, 0.99, 1.02], [1.2, 1.3, 1.25, 1.22, 1.28]).verdict == "refuted"
-    tie = compare([1.0, 1.1, 0.9, 1.05, 0.95], [1.05, 0.95, 1.0, 0.9, 1.1])
-    assert tie.verdict == "no_effect" and tie.ci_low < 0 < tie.ci_high
-    again = compare([1.2, 1.3, 1.25, 1.22, 1.28], [1.0, 1.05, 1.01, 0.99, 1.02])
-    assert again == compare([1.2, 1.3, 1.25, 1.22, 1.28], [1.0, 1.05, 1.01, 0.99, 1.02])
-    # significant but negligible is no effect
-    assert compare([1.001] * 5, [1.0] * 5).verdict == "no_effect"
+def _decided(yours: list[float], advised: list[float], margin: float = 0.05) -> Comparison:
+    comp = compare(yours, advised, margin)
+    decide([comp])
+    return comp
+
+
+def test_compare_outcomes() -> None:
+    better = _decided([1.2, 1.3, 1.25, 1.22, 1.28, 1.24], [1.0, 1.05, 1.01, 0.99, 1.02, 1.0])
+    assert better.outcome == "better" and better.test == "exact sign-flip" and better.ci_low > 0
+    assert _decided([1.0, 1.05, 1.01, 0.99, 1.02, 1.0], [1.2, 1.3, 1.25, 1.22, 1.28, 1.24]).outcome == "worse"
+    tie = _decided([1.0, 1.1, 0.9, 1.05, 0.95], [1.05, 0.95, 1.0, 0.9, 1.1], margin=0.01)
+    assert tie.outcome == "inconclusive" and tie.ci_low < 0 < tie.ci_high and tie.test == "paired t"
+    # a significant difference well inside the margin is "equivalent", not "better"
+    same = _decided([1.001, 1.002, 1.0015, 1.001, 1.002, 1.0012], [1.0] * 6)
+    assert same.outcome == "equivalent"
+    # both arms at the loss of a model that learned nothing
+    stuck = compare([2.30, 2.31, 2.30, 2.29, 2.30], [2.20, 2.21, 2.2, 2.19, 2.2], 0.05, chance=2.3026)
+    decide([stuck])
+    assert stuck.outcome == "inconclusive" and stuck.reason == "nothing trained"
+    with pytest.raises(ValueError):
+        compare([1.0] * 4, [0.9] * 4, 0.05)
+
+
+def test_statistics_against_known_answers() -> None:
+    """Textbook values: the t-interval, the exact sign-flip p-value, TOST and Holm."""
+    d = [0.037, 2.229, -0.063, 2.149, 0.124]  # the seed case's per-seed differences (bug report)
+    comp = compare(d, [0.0] * 5, 0.05)
+    # mean 0.8952, sd 1.18326, se 0.52917, t(0.975, 4) = 2.7764; scipy.stats.ttest_1samp: p = 0.1660
+    assert comp.effect == pytest.approx(0.8952, abs=1e-4)
+    assert comp.ci_low == pytest.approx(0.8952 - 2.7764 * 0.52917, abs=1e-3)
+    assert comp.p_value == pytest.approx(0.1660, abs=1e-3) and comp.test == "paired t"
+    decide([comp])
+    assert comp.outcome == "inconclusive"  # the bootstrap used to call this "confirmed"
+    # all six differences positive: exact sign-flip p = 2 / 2**6
+    assert sign_flip_p(np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])) == pytest.approx(2 / 64)
+    # one of six negative and small: patterns with |mean| >= observed
+    assert sign_flip_p(np.array([-0.1, 0.2, 0.3, 0.4, 0.5, 0.6])) == pytest.approx(4 / 64)
+    # Holm: sorted p (0.01, 0.02, 0.04) -> (0.03, 0.04, 0.04), monotone, in the given order
+    assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    # TOST: mean 0.01, se 0.005, margin 0.05, df 5 -> max(P(T > 12), P(T < -8)) = P(T < -8)
+    eq = compare([0.01 + x for x in (-0.01, 0.01, -0.005, 0.005, 0.0, 0.0)], [0.0] * 6, 0.05)
+    assert eq.p_equivalent < 0.001
+
+
+def test_holm_across_probes_of_one_run() -> None:
+    """Two probes each at p = 1/64 (six pairs, all one way): Holm makes the larger 2/64 x 2 > 0.05."""
+    a = compare([1.2, 1.3, 1.25, 1.22, 1.28, 1.24], [1.0, 1.05, 1.01, 0.99, 1.02, 1.0], 0.05)
+    b = compare([1.2, 1.3, 1.25, 1.22, 1.28, 1.24], [1.0, 1.05, 1.01, 0.99, 1.02, 1.0], 0.05)
+    decide([a, b])
+    assert a.p_adjusted == pytest.approx(2 * 2 / 64)
+    assert a.outcome == b.outcome == "inconclusive"
 
 
 def test_vgg_plan_is_the_seed_case() -> None:
@@ -87,11 +130,11 @@ def test_plans_for_lstm_batchnorm_and_unprobed_rules() -> None:
 
 def test_run_json_text_and_plot(tmp_path: Path) -> None:
     model = checked(EXAMPLES / "vgg16_tf1.py")
-    budget = Budget(seeds=5, steps=50)
+    budget = Budget(seeds=8, steps=50)
     results = run_plans(plan_for(model, model.findings), FakeBackend(), budget, lambda *a: None)
-    assert [r.verdict for r in results] == ["confirmed", "confirmed"]
+    assert [r.verdict for r in results] == ["better", "better"]
     doc = to_json(results)
-    assert doc["version"] == 1 and len(doc["probes"]) == 2
+    assert doc["version"] == 2 and len(doc["probes"]) == 2
     probe = doc["probes"][0]
     assert {"path", "line", "code", "setup", "arms", "verdict", "p_value", "effect"} <= set(probe)
     assert {"name", "bias_init", "loss_init", "loss_final", "accuracy", "dead_relu_frac", "grad_norm"} <= set(
@@ -99,7 +142,9 @@ def test_run_json_text_and_plot(tmp_path: Path) -> None:
     )
     assert probe["effect"]["mean"] > 0 and probe["effect"]["ci95"][0] > 0
     text = probe_report.text(results, [])
-    assert "verdict: confirmed" in text and "not measured" in text and "truncated_normal(0.1)" in text
+    assert "verdict: better" in text and "not measured" in text and "truncated_normal(0.1)" in text
+    assert "learning rate" in text and probe["setup"]["lr_grid"] and probe["arms"][0]["lr"] > 0
+    assert probe["effect"]["test"] == "exact sign-flip" and "Holm" in probe["effect"]["correction"]
     png = tmp_path / "curves.png"
     probe_report.plot(results, str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -129,7 +174,7 @@ def test_probe_cli_with_fake_backend(
             "--format",
             "json",
             "--seeds",
-            "3",
+            "5",
             "--steps",
             "20",
             "--plot",
@@ -137,10 +182,12 @@ def test_probe_cli_with_fake_backend(
         ]
     )
     doc = json.loads(capsys.readouterr().out)
-    assert code == 0 and doc["probes"][0]["setup"]["seeds"] == 3 and (tmp_path / "p.png").exists()
+    assert code == 0 and doc["probes"][0]["setup"]["seeds"] == 5 and (tmp_path / "p.png").exists()
     code = main(["probe", str(EXAMPLES / "torch_cnn.py"), "--rule", "BIA201"])
     out = capsys.readouterr().out
-    assert code == 0 and "BIA201" in out and "verdict: confirmed" in out and "cancels it" in out
+    assert code == 0 and "BIA201" in out and "verdict: equivalent" in out and "cancels it" in out
+    code = main(["probe", str(EXAMPLES / "vgg16_tf1.py"), "--seeds", "4"])
+    assert code == 2 and "at least 5" in capsys.readouterr().err
 
 
 class DivergingBackend(FakeBackend):
@@ -154,7 +201,28 @@ class DivergingBackend(FakeBackend):
 def test_diverged_runs_count_against_their_arm() -> None:
     model = checked(EXAMPLES / "vgg16_tf1.py")
     results = run_plans(
-        plan_for(model, model.findings), DivergingBackend(), Budget(seeds=5, steps=20), lambda *a: None
+        plan_for(model, model.findings), DivergingBackend(), Budget(seeds=8, steps=20), lambda *a: None
     )
-    assert results[0].verdict == "confirmed"
-    assert "diverged (non-finite loss): yours 5/5, advised 0/5" in results[0].meaning
+    assert results[0].verdict == "better"
+    assert "diverged (non-finite loss): yours 8/8, advised 0/8" in results[0].meaning
+
+
+STYLES = FIXTURES / "probe_styles"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in STYLES.glob("*.py")))
+def test_every_init_style_is_probed_on_the_layer_it_sets(name: str) -> None:
+    """The bias of the hidden layer before ReLU starts at -1, set in a different way in each
+    file (constructor argument, Keras initializer, slim arg_scope, a tf.constant helper,
+    nn.init.constant_, .data.fill_, an isinstance loop, apply). The advised arm must change
+    that layer to 0, and the file's own arm must keep -1: a plan whose arms are equal tests
+    nothing."""
+    model = checked(STYLES / f"{name}.py")
+    assert [f.code for f in model.findings] == ["BIA102"], model.findings
+    [plan] = [p for p in plan_for(model, model.findings) if p.kind == "train"]
+    yours, advised = plan.arms[0], plan.arms[1]
+    hidden = [i for i, _ in yours.biases if i >= 0]
+    assert any(yours.bias_for(i) == ("constant", -1.0) for i in hidden)
+    for i in hidden:
+        if yours.bias_for(i) == ("constant", -1.0):
+            assert advised.bias_for(i) == ("constant", 0.0)

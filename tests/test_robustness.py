@@ -230,6 +230,21 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     )
 
 
+def _children_started(pid: int, within: float = 60.0) -> bool:
+    """Wait until ``pid`` has child processes (the pool's workers), as /proc shows them."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            if f"\nPPid:\t{pid}\n" in text:
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def _group_gone(pgid: int, within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -247,13 +262,14 @@ def _group_gone(pgid: int, within: float = 10.0) -> bool:
 def test_signals_stop_the_workers_with_one_line(tmp_path: Path, sig: int, status: int, word: str) -> None:
     tree = _slow_tree(tmp_path / "tree")
     proc = _start(["check", "--jobs", "2", str(tree)], tmp_path)
-    time.sleep(2.0)  # the pool is up and working
+    assert _children_started(proc.pid), "the pool's workers never started"
+    time.sleep(0.5)  # the workers are at work
     assert proc.poll() is None, "the run finished before it could be interrupted"
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole foreground group
     else:
         proc.send_signal(sig)  # `kill PID` reaches the parent alone
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == status
     assert err.strip() == f"biaslint: {word}"
     assert _group_gone(proc.pid), "worker processes were left behind"

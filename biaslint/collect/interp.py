@@ -32,7 +32,7 @@ import libcst as cst
 from biaslint.collect import project
 from biaslint.collect.adapters import Frameworks
 from biaslint.collect.dispatch import Dispatch
-from biaslint.collect.drafts import Draft, looks_like_bias, to_site
+from biaslint.collect.drafts import Draft, looks_like_bias, resolve_outputs, to_site
 from biaslint.collect.evaluate import (
     tensors_in,
     vars_in,
@@ -510,6 +510,7 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
                     head.kernel = head.kernel or other.kernel
             merged.append(head)
         merged.extend(d for d in self.drafts.values() if _belongs_here(d))
+        _reinit_by_class(merged, self.tree)
         sites = []
         for d in sorted(merged, key=lambda d: (d.line, d.col)):
             if d.line <= 0:
@@ -531,6 +532,69 @@ class Interpreter(Statements, Expressions, Dispatch, Frameworks):
         for s in sites:
             if s.output_layer and s.activation == "none" and s.layer_name and LOGIT_NAME.search(s.layer_name):
                 s.activation = losses[0]
+
+
+def _reinit_by_class(drafts: list[Draft], tree: ast.Module) -> None:
+    """``for m in self.modules(): if isinstance(m, nn.Linear): nn.init.constant_(m.bias, -1)``
+    in a model class, or the same in a function given to ``model.apply(fn)``: a re-init of every
+    layer of that class that the model builds. Its layers are listed (``ref_lines``); when the
+    hidden ones all feed one activation, so does the re-init."""
+    built = [d for d in drafts if d.ref is None and d.ref_module is None]
+    applied: Optional[dict[str, set[str]]] = None
+    for d in drafts:
+        module = d.ref_module
+        if module is None or d.ref is not None or not module.api:
+            continue
+        same_class = [b for b in built if b.api == module.api and b.line != d.line]
+        targets = [b for b in same_class if b.scope == d.scope]
+        if not targets:  # a function: the models it is applied to, if the file shows them
+            applied = _applications(tree) if applied is None else applied
+            owners = applied.get(d.scope.rsplit(".", 1)[-1], set())
+            targets = [b for b in same_class if b.scope in owners]
+        if not targets:
+            continue
+        d.attrs["ref_drafts"] = targets
+        resolved = [resolve_outputs(t) for t in targets]
+        hidden = {act for act, out in resolved if out is False}
+        if len(hidden) == 1:  # it sets hidden layers' biases (and maybe the output layer's too)
+            d.resolved = (hidden.pop(), False)
+            d.set(also_output=any(out is not False for _, out in resolved) or None)
+
+
+def _applications(tree: ast.Module) -> dict[str, set[str]]:
+    """function name -> the classes whose instances get ``.apply(function)`` in this file:
+    ``self.apply(fn)`` inside a class, or ``m.apply(fn)`` with ``m = SomeClass(...)``."""
+    made: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Name):
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        made[t.id] = func.id
+    out: dict[str, set[str]] = {}
+
+    def visit(node: ast.AST, cls: Optional[str]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, child.name)
+                continue
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr == "apply"
+                and len(child.args) == 1
+                and isinstance(child.args[0], ast.Name)
+                and isinstance(child.func.value, ast.Name)
+            ):
+                receiver = child.func.value.id
+                owner = cls if receiver == "self" else made.get(receiver)
+                if owner:
+                    out.setdefault(child.args[0].id, set()).add(owner)
+            visit(child, cls)
+
+    visit(tree, None)
+    return out
 
 
 def _layers_in(v: Value, depth: int = 0) -> Iterator[LayerObj]:

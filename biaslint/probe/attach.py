@@ -12,7 +12,7 @@ def summary(results: list[ProbeResult]) -> str:
     parts = []
     for r in results:
         effect = f", effect {r.comparison.effect:+.3f}" if r.comparison else ""
-        parts.append(f"{r.verdict.replace('_', ' ')} ({r.setup}{effect})")
+        parts.append(f"{r.verdict} ({r.setup}{effect})")
     return "; ".join(parts)
 
 

@@ -56,10 +56,21 @@ def _init_tuple(init: Init) -> BiasInit:
     return ("default", None)
 
 
+def _constructed_at(site: BiasSite) -> set[int]:
+    """The lines of the layers a site sets: its own, or for a re-init the constructions it
+    names (one, or every layer of a class for an ``isinstance`` loop or ``apply``)."""
+    if not site.reinit:
+        return {site.line}
+    lines = {int(x) for x in site.notes.get("ref_lines") or () if isinstance(x, int)}
+    if isinstance(site.notes.get("ref_line"), int):
+        lines.add(int(site.notes["ref_line"]))
+    return lines or {site.line}
+
+
 def _effective(site: BiasSite, sites: list[BiasSite]) -> BiasInit:
     """The init a layer starts with: its construction, unless a later re-init names it."""
     for s in sites:
-        if s.reinit and s.notes.get("ref_line") == site.line and s.gate is None:
+        if s.reinit and s.gate is None and site.line in _constructed_at(s):
             return _init_tuple(s.init)
     if site.framework != "torch" and site.init_kind == "default":
         return ("constant", 0.0)  # Keras, tf.layers and slim default to zeros
@@ -86,6 +97,9 @@ def _activation(site: BiasSite) -> str:
 def _layers(model: FileModel, finding: Finding) -> tuple[list[BiasSite], Optional[BiasSite]]:
     """The hidden conv/dense layers of the finding's scope in order, and its output layer."""
     scope = finding.site.scope if finding.site else None
+    if finding.site is not None and finding.site.reinit:  # ``apply(init_fn)``: the model's scope
+        lines = _constructed_at(finding.site)
+        scope = next((s.scope for s in model.sites if s.line in lines and not s.reinit), scope)
     layers = [
         s for s in model.sites if s.scope == scope and not s.reinit and s.layer_kind in ("conv", "dense")
     ]
@@ -157,7 +171,10 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
         arms = [Arm("yours", (), forget_bias=none_added), Arm("advised", (), forget_bias=1.0)]
         return Plan(code, findings, "train", [("adding problem", surrogate)], arms)
     hidden, output = _layers(model, first)
-    flagged = {f.site.line for f in findings if f.site is not None}
+    # the layers whose value the findings are about, by construction line: a finding on a
+    # re-init (``nn.init.constant_(self.fc.bias, -1)``, ``.data.fill_``) is about the layer it
+    # re-initialises, so that is the one the advised arm changes
+    flagged = {line for f in findings if f.site is not None for line in _constructed_at(f.site)}
     convs = _pick([s for s in hidden if s.layer_kind == "conv"], MAX_CONV, flagged)
     denses = _pick([s for s in hidden if s.layer_kind == "dense"], MAX_DENSE, flagged)
     chosen = convs + denses

@@ -34,6 +34,13 @@ def text(results: list[ProbeResult], skipped: list[str]) -> str:
                 f"  surrogate: {r.surrogate.describe()}; {r.budget.seeds} seeds x {r.budget.steps} "
                 f"steps, {r.backend}"
             )
+            rates = ", ".join(f"{a.arm.name} {lr:g}" for a, lr in zip(r.arms, r.lrs))
+            how = (
+                f"each arm's best of {', '.join(f'{x:g}' for x in r.lr_grid)} on a pilot seed not compared"
+                if r.lr_grid
+                else "--lr"
+            )
+            out.append(f"  optimiser: {r.surrogate.optimiser}, learning rate {rates} ({how})")
             out.append(
                 f"  {'arm':<18} {'bias init':<30} {'loss@init':>9} {'loss@end':>9} {'accuracy':>9} "
                 f"{'dead ReLU':>9} {'grad norm':>9}"
@@ -48,10 +55,13 @@ def text(results: list[ProbeResult], skipped: list[str]) -> str:
         stats = ""
         if comp is not None:
             stats = (
-                f" (final loss yours - advised: {comp.effect:+.3f}, 95% CI [{comp.ci_low:+.3f}, "
-                f"{comp.ci_high:+.3f}], paired bootstrap p = {comp.p_value:.3f}, n = {comp.n})"
+                f" (held-out loss yours - advised: {comp.effect:+.3f}, 95% t-interval "
+                f"[{comp.ci_low:+.3f}, {comp.ci_high:+.3f}]; {comp.test} p = {comp.p_value:.3f}, "
+                f"Holm-adjusted {comp.p_adjusted:.3f}; equivalence margin ±{comp.margin:g}; n = {comp.n})"
             )
-        out.append(f"  verdict: {r.verdict.replace('_', ' ')}{stats}")
+            if comp.reason:
+                stats = f": {comp.reason}{stats}"
+        out.append(f"  verdict: {r.verdict}{stats}")
         out.append(f"  meaning: {r.meaning}")
         out.append("")
     if results:
@@ -61,7 +71,8 @@ def text(results: list[ProbeResult], skipped: list[str]) -> str:
 
 
 def plot(results: list[ProbeResult], path: str) -> None:
-    """Mean training loss per arm with the spread across seeds (min..max), one panel per probe."""
+    """Training loss of every seed (thin lines, one colour per arm) and each arm's held-out final
+    loss (dots at the end), with the rate each arm used; one panel per probe."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,17 +84,20 @@ def plot(results: list[ProbeResult], path: str) -> None:
         raise ValueError("nothing was trained, so there is nothing to plot")
     fig, axes = plt.subplots(1, len(trained), figsize=(5.2 * len(trained), 3.8), squeeze=False)
     for ax, r in zip(axes[0], trained):
-        for a in r.arms:
-            curves = np.array([run.curve for run in a.runs], dtype=float)
-            steps = np.arange(curves.shape[1]) * r.budget.log_every
-            mean = curves.mean(axis=0)
-            ax.plot(steps, mean, label=f"{a.arm.name}: {a.arm.describe()}")
-            ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), alpha=0.2)
+        for k, a in enumerate(r.arms):
+            colour = f"C{k}"
+            lr = f", lr {r.lrs[k]:g}" if k < len(r.lrs) else ""
+            for i, run in enumerate(a.runs):
+                curve = np.array(run.curve, dtype=float)
+                steps = np.arange(len(curve)) * r.budget.log_every
+                label = f"{a.arm.name}: {a.arm.describe()}{lr}" if i == 0 else None
+                ax.plot(steps, curve, color=colour, alpha=0.5, linewidth=0.8, label=label)
+                ax.plot([steps[-1] if len(steps) else 0], [run.loss_final], "o", color=colour, markersize=3)
         ax.set_title(f"{r.plan.code} line {r.plan.first.line}: {r.setup}", fontsize=9)
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
         ax.legend(fontsize=7)
-        ax.text(0.02, 0.02, f"verdict: {r.verdict.replace('_', ' ')}", transform=ax.transAxes, fontsize=8)
+        ax.text(0.02, 0.02, f"verdict: {r.verdict} (dots: held-out loss)", transform=ax.transAxes, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

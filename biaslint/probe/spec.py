@@ -9,6 +9,7 @@ Backends (``torch_backend``, ``tf_backend``) implement ``Backend.run``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Optional, Protocol
 
@@ -42,6 +43,40 @@ class Surrogate:
 
     def budget(self, budget: Budget) -> Budget:
         return replace(budget, steps=max(budget.steps, self.min_steps))
+
+    @property
+    def optimiser(self) -> str:
+        # Adam for the LSTM: plain SGD barely moves it on the adding problem in a few hundred steps
+        return "Adam" if self.task == "adding_lstm" else "SGD (momentum 0.9)"
+
+    @property
+    def usual_lr(self) -> float:
+        return 1e-2 if self.task == "adding_lstm" else 0.05
+
+    def lr(self, budget: Budget) -> float:
+        """The rate a run uses: the budget's (chosen on the grid, or ``--lr``), else the usual."""
+        return budget.lr if budget.lr is not None else self.usual_lr
+
+    def lr_grid(self) -> tuple[float, ...]:
+        """Rates tried on the pilot seed: a decade apart around the usual one."""
+        return (self.usual_lr / 10, self.usual_lr, self.usual_lr * 10)
+
+    @property
+    def chance_loss(self) -> float:
+        """The held-out loss of a model that learned nothing (predicts the prior / the mean)."""
+        if self.task == "adding_lstm":
+            return 1 / 6  # the variance of the sum of two U(0, 1) values
+        if self.output_activation == "sigmoid":
+            p = 0.1  # "is it a 0?": about 10% positives
+            return -(p * math.log(p) + (1 - p) * math.log(1 - p))
+        return math.log(self.n_out)
+
+    @property
+    def margin(self) -> float:
+        """The equivalence margin of held-out final loss: a difference smaller than this is
+        "the same" (0.05 nats for the digits tasks, 0.005 of mean squared error for the
+        adding problem, about 3% of its chance loss)."""
+        return 0.005 if self.task == "adding_lstm" else 0.05
 
     def describe(self) -> str:
         if self.task == "adding_lstm":
@@ -104,10 +139,15 @@ class ArmRun:
 
 @dataclass
 class Budget:
-    seeds: int = 5
+    #: 8 pairs: the exact sign-flip test's smallest p-value is 1/128, so a clear difference stays
+    #: significant after Holm's correction over up to 6 probes of one run (with 6 pairs it is
+    #: 1/32, and two probes would already leave nothing that can pass)
+    seeds: int = 8
     steps: int = 200
     batch_size: int = 64
-    lr: float = 0.05
+    #: None: each arm's rate is chosen on a pilot seed from the surrogate's grid; a number
+    #: (``--lr``) is used as it is for every arm
+    lr: Optional[float] = None
     log_every: int = 10
 
 

@@ -1,44 +1,154 @@
-"""Paired comparison of two arms over seeds: a paired bootstrap of the mean difference."""
+"""Paired comparison of two arms over seeds, with statistics a reviewer would accept.
+
+Per seed, both arms start from the same weights and see the same batches, so the unit of
+evidence is the paired difference ``d = yours - advised`` of held-out final loss (> 0: the
+advice helps). From the n differences:
+
+- a t-interval with n - 1 degrees of freedom (95%) for the mean difference;
+- a two-sided p-value for "no difference": the exact sign-flip (permutation) test from 6 seeds
+  on (it assumes only that d is symmetric about 0 under the null), the paired t-test below that
+  (with 5 pairs the smallest sign-flip p-value is 2/32 > 0.05);
+- two one-sided t-tests (TOST) against a declared absolute margin for "equivalent";
+- Holm's correction of the difference p-values across every probe of one run
+  (:func:`decide`), so that probing ten findings does not buy ten chances of a false verdict.
+
+Outcomes: ``better`` (the advised init trains better), ``worse``, ``equivalent`` (the
+difference is within the margin), ``inconclusive`` (neither shown), and ``inconclusive`` with
+the reason "nothing trained" when both arms stayed near chance. The A/A calibration of these
+rules is ``benchmarks/probe_calibration.py``.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-#: a difference smaller than this fraction of the advised arm's loss is "no effect" even if significant
-MIN_RELATIVE_EFFECT = 0.01
-RESAMPLES = 10_000
+ALPHA = 0.05
+#: fewer seeds cannot give a test with a usable false-verdict rate
+MIN_SEEDS = 5
+#: from this many seeds the exact sign-flip test decides (2^n sign patterns, enumerated)
+SIGN_FLIP_FROM = 6
+#: above this many seeds the sign patterns are sampled instead of enumerated
+EXACT_UP_TO = 16
+
+Outcome = str  # "better" | "worse" | "equivalent" | "inconclusive"
 
 
 @dataclass
 class Comparison:
-    verdict: str  # "confirmed" | "refuted" | "no_effect"
-    effect: float  # mean over seeds of (yours - advised) final loss; > 0: the advice helps
+    outcome: Outcome
+    effect: float  # mean over seeds of (yours - advised) held-out final loss; > 0: advice helps
     relative: float  # effect / mean advised final loss
-    ci_low: float
+    ci_low: float  # 95% t-interval of the mean difference
     ci_high: float
-    p_value: float  # two-sided, paired bootstrap
+    p_value: float  # two-sided test of "no difference" (see ``test``), before correction
+    test: str  # "exact sign-flip" | "paired t"
+    margin: float  # equivalence margin, absolute, in the loss's units
+    p_equivalent: float  # TOST p-value (the larger of the two one-sided tests)
     n: int
+    p_adjusted: float = math.nan  # Holm-adjusted p_value across the run's probes
+    reason: str = ""  # "nothing trained" when both arms stayed near chance
 
 
-def compare(yours: list[float], advised: list[float], seed: int = 0) -> Comparison:
-    """Is the advised arm's final loss lower than yours, seed for seed?"""
-    d = np.asarray(yours, dtype=float) - np.asarray(advised, dtype=float)
+def t_quantile(q: float, df: int) -> float:
+    from scipy.stats import t  # scipy comes with the probe extra (scikit-learn needs it too)
+
+    return float(t.ppf(q, df))
+
+
+def t_cdf(x: float, df: int) -> float:
+    from scipy.stats import t
+
+    return float(t.cdf(x, df))
+
+
+def sign_flip_p(d: np.ndarray, seed: int = 0) -> float:
+    """Two-sided p-value of the mean of ``d`` under random sign flips (exact up to 16 pairs)."""
+    n = len(d)
+    observed = abs(float(d.mean()))
+    if n <= EXACT_UP_TO:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+    else:
+        rng = np.random.default_rng(seed)
+        signs = rng.choice((1.0, -1.0), size=(20_000, n))
+        signs[0] = 1.0  # the observed pattern counts
+    means = np.abs(signs @ d) / n
+    return float(np.mean(means >= observed - 1e-12 * max(1.0, observed)))
+
+
+def compare(
+    yours: list[float], advised: list[float], margin: float, chance: float | None = None
+) -> Comparison:
+    """The statistics of one probe; its outcome before the run's multiplicity correction.
+    ``chance``: the loss of a model that learned nothing (both arms near it: nothing trained)."""
+    if len(yours) != len(advised) or len(yours) < MIN_SEEDS:
+        raise ValueError(f"need at least {MIN_SEEDS} paired seeds, got {len(yours)}")
+    y = np.asarray(yours, dtype=float)
+    a = np.asarray(advised, dtype=float)
+    d = y - a
     n = len(d)
     mean = float(d.mean())
-    scale = float(np.mean(np.abs(advised))) or 1.0
-    rng = np.random.default_rng(seed)
-    boot = d[rng.integers(0, n, size=(RESAMPLES, n))].mean(axis=1)
-    low, high = (float(x) for x in np.percentile(boot, [2.5, 97.5]))
-    # centred bootstrap test of mean 0
-    centred = boot - mean
-    p = float(min(1.0, (np.sum(np.abs(centred) >= abs(mean)) + 1) / (RESAMPLES + 1)))
-    relative = mean / scale
-    if low > 0 and relative > MIN_RELATIVE_EFFECT:
-        verdict = "confirmed"
-    elif high < 0 and relative < -MIN_RELATIVE_EFFECT:
-        verdict = "refuted"
+    sd = float(d.std(ddof=1))
+    se = sd / math.sqrt(n)
+    scale = float(np.mean(np.abs(a))) or 1.0
+    df = n - 1
+    if se > 0:
+        half = t_quantile(1 - ALPHA / 2, df) * se
+        p_t = 2 * (1 - t_cdf(abs(mean) / se, df))
+        p_eq = max(1 - t_cdf((mean + margin) / se, df), t_cdf((mean - margin) / se, df))
+    else:  # every seed gave the same difference
+        half = 0.0
+        p_t = 1.0 if mean == 0 else 0.0
+        p_eq = 0.0 if abs(mean) < margin else 1.0
+    if n >= SIGN_FLIP_FROM:
+        p, test = sign_flip_p(d), "exact sign-flip"
     else:
-        verdict = "no_effect"
-    return Comparison(verdict, mean, relative, low, high, p, n)
+        p, test = p_t, "paired t"
+    comp = Comparison("inconclusive", mean, mean / scale, mean - half, mean + half, p, test, margin, p_eq, n)
+    if chance is not None and chance > 0:
+        near = 0.95 * chance
+        if float(y.mean()) >= near and float(a.mean()) >= near:
+            comp.reason = "nothing trained"
+    return comp
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (same order as given)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def decide(comparisons: list[Comparison]) -> None:
+    """Set each comparison's outcome, with Holm's correction across all of them (one run)."""
+    for comp, p_adj in zip(comparisons, holm([c.p_value for c in comparisons])):
+        comp.p_adjusted = p_adj
+        if comp.reason == "nothing trained":
+            comp.outcome = "inconclusive"
+        elif comp.p_equivalent < ALPHA:
+            # shown to lie within the margin: a difference this small does not matter, even
+            # when many seeds make it significant
+            comp.outcome = "equivalent"
+        elif p_adj < ALPHA and comp.ci_low > 0:
+            comp.outcome = "better"
+        elif p_adj < ALPHA and comp.ci_high < 0:
+            comp.outcome = "worse"
+        else:
+            comp.outcome = "inconclusive"
+
+
+#: what each outcome means, in plain words (the text report and the README use these)
+OUTCOMES = {
+    "better": "the advised init trains better on this surrogate, beyond chance across seeds",
+    "worse": "your init trains better on this surrogate, beyond chance across seeds",
+    "equivalent": "the two inits train to the same loss within the stated margin",
+    "inconclusive": "the seeds disagree too much to say either way; more seeds or steps may decide it",
+}

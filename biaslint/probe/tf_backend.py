@@ -530,7 +530,7 @@ class _SurrogateNet:
             # Adam, not SGD: plain SGD barely moves an LSTM on the adding problem in a few hundred
             # steps (the loss stays at the variance of the target), so every forget-bias arm would
             # look alike. The same choice as the PyTorch backend.
-            optimizer: keras.optimizers.Optimizer = keras.optimizers.Adam(1e-2)
+            optimizer: keras.optimizers.Optimizer = keras.optimizers.Adam(learning_rate)
         else:
             problem = _digits_problem(surrogate.task, surrogate.output_activation == "sigmoid")
             optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)
@@ -694,7 +694,7 @@ class TFBackend:
 
     def run(self, surrogate: Surrogate, arm: Arm, seed: int, budget: Budget) -> ArmRun:
         _deterministic()
-        lr = 1e-2 if surrogate.task == "adding_lstm" else float(budget.lr)
+        lr = surrogate.lr(budget)
         net = self._net(surrogate, lr)
         with _seeded(seed):
             net.reset(arm, seed)
@@ -806,7 +806,9 @@ class TFBackend:
         evaluation, axes = _evaluation_model(clone, input_shape)
         xt = tf.constant(x)
         problem = _Problem(xt, y, xt, y, loss_fn, accuracy)
-        optimizer = keras.optimizers.SGD(learning_rate=budget.lr, momentum=0.9)
+        optimizer = keras.optimizers.SGD(
+            learning_rate=budget.lr if budget.lr is not None else 0.05, momentum=0.9
+        )
         return _Trainer(clone, evaluation, axes, problem, optimizer).run(seed, budget)
 
     @staticmethod

@@ -533,10 +533,10 @@ class TorchBackend:
             problem = _adding_problem(surrogate.seq_len, seed)
             # Adam, not SGD: plain SGD barely moves an LSTM on the adding problem in a few hundred
             # steps, so the forget-bias arms would all look alike.
-            optimiser = _optimiser("adam", list(net.parameters()), 1e-2)
+            optimiser = _optimiser("adam", list(net.parameters()), surrogate.lr(budget))
         else:
             problem = _digits_problem(surrogate.task, surrogate.output_activation == "sigmoid")
-            optimiser = _optimiser("sgd", list(net.parameters()), budget.lr)
+            optimiser = _optimiser("sgd", list(net.parameters()), surrogate.lr(budget))
         with _num_threads(self.threads), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             return _train(net, problem, optimiser, seed, budget)
@@ -637,7 +637,7 @@ class TorchBackend:
                             )
             problem = _Problem(x, y, x, y, loss_fn, accuracy)
             params = [p for p in net.parameters() if p.requires_grad]
-            optimiser = _optimiser("sgd", params, budget.lr)
+            optimiser = _optimiser("sgd", params, budget.lr if budget.lr is not None else 0.05)
             return _train(net, problem, optimiser, seed, budget)
 
     @staticmethod

@@ -48,7 +48,7 @@ def probe_model(
     model: Any, spec: str, input_shape: tuple[int, ...], plans: list[Plan], budget: Budget
 ) -> list[ProbeResult]:
     name = "tensorflow" if type(model).__module__.startswith(("keras", "tensorflow")) else "torch"
-    from biaslint.probe.stats import compare
+    from biaslint.probe.stats import compare, decide
 
     backend = load_backend(name)
     results = []
@@ -65,15 +65,20 @@ def probe_model(
         for seed in range(budget.seeds):
             arms[0].runs.append(backend.run_model(model, input_shape, {}, seed, budget))
             arms[1].runs.append(backend.run_model(model, input_shape, advised, seed, budget))
-        comp = compare([r.loss_final for r in arms[0].runs], [r.loss_final for r in arms[1].runs])
+        comp = compare(
+            [r.loss_final for r in arms[0].runs], [r.loss_final for r in arms[1].runs], margin=0.05
+        )
         setup = (
             f"your model {spec} on synthetic inputs {list(input_shape)} ({', '.join(advised)} biases changed)"
         )
-        res = ProbeResult(plan, setup, None, budget, name, arms, comp, verdict=comp.verdict)
+        res = ProbeResult(plan, setup, None, budget, name, arms, comp)
         res.meaning = (
             "memorising synthetic data with your architecture: "
             f"final loss {arms[0].mean('loss_final'):.3f} (as built) vs {arms[1].mean('loss_final'):.3f} "
             "(advised)"
         )
         results.append(res)
+    decide([r.comparison for r in results if r.comparison is not None])
+    for r in results:
+        r.verdict = r.comparison.outcome if r.comparison else r.verdict
     return results
