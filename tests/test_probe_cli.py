@@ -33,7 +33,11 @@ def test_probe_json_is_reproducible(capsys: pytest.CaptureFixture[str]) -> None:
     assert he["setup"]["surrogate"]["weight_init"] == ["he_normal", None]
     assert [a["name"] for a in own["arms"]] == ["yours", "advised"]
     assert own["verdict"] in ("better", "worse", "equivalent", "inconclusive")
+    # the file's own truncated_normal(0.1), its gain kept at full size, may diverge: strict JSON
+    # then says null with the value as text
     for arm in own["arms"]:
+        assert arm["loss_final"] is not None or arm["loss_final_text"] in ("nan", "inf")
+    for arm in he["arms"]:
         assert arm["loss_init"] > 0 and arm["loss_final"] > 0 and 0 <= arm["accuracy"] <= 1
         assert 0 <= arm["dead_relu_frac"] <= 1 and arm["grad_norm"] > 0
 

@@ -18,7 +18,7 @@ from biaslint.model import FileModel
 from biaslint.probe import Budget, run_plans, to_json
 from biaslint.probe import report as probe_report
 from biaslint.probe.plan import plan_for
-from biaslint.probe.spec import Arm, ArmRun, Surrogate
+from biaslint.probe.spec import Arm, ArmRun, Layer, Surrogate
 from biaslint.probe.spec import Budget as SpecBudget
 from biaslint.probe.stats import Comparison, compare, decide, holm, sign_flip_p
 
@@ -226,3 +226,25 @@ def test_every_init_style_is_probed_on_the_layer_it_sets(name: str) -> None:
     for i in hidden:
         if yours.bias_for(i) == ("constant", -1.0):
             assert advised.bias_for(i) == ("constant", 0.0)
+
+
+def test_fixed_std_weights_keep_their_full_size_gain() -> None:
+    """A 4096-input layer with N(0, 0.1) weights, shrunk to 64 inputs, gets std 0.1 * sqrt(64)
+    = 0.8, so that std^2 * fan_in (the layer's gain) is what it is at full size. Fan-in-scaled
+    inits (He) and layers of unknown fan-in are left as they are."""
+    s = Surrogate(
+        "digits_mlp",
+        (Layer("dense", 64, "relu"), Layer("dense", 64, "relu")),
+        ("normal", 0.1),
+        fan_ins=(4096, None),
+    )
+    assert s.weight_for(0, 64) == ("normal", pytest.approx(0.8))
+    assert s.weight_for(1, 64) == ("normal", 0.1)
+    he = Surrogate("digits_mlp", (Layer("dense", 64, "relu"),), ("he_normal", None), fan_ins=(4096,))
+    assert he.weight_for(0, 64) == ("he_normal", None)
+    torch = pytest.importorskip("torch")
+    from biaslint.probe.torch_backend import build
+
+    net = build(s, Arm("a", ()), 0)
+    assert float(net.hidden_layers[0].weight.std()) == pytest.approx(0.8, rel=0.05)
+    assert isinstance(net.hidden_layers[0].weight, torch.Tensor)

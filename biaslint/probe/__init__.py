@@ -302,7 +302,9 @@ def _meaning(res: ProbeResult) -> str:
     if comp.reason == "nothing trained":
         return (
             f"inconclusive: nothing trained — both arms stayed near the loss of a model that learned "
-            f"nothing ({res.surrogate.chance_loss if res.surrogate else float('nan'):.3f}): {losses}"
+            f"nothing ({res.surrogate.chance_loss if res.surrogate else float('nan'):.3f}): {losses}. "
+            "Under this weight init the network does not train whatever the bias: the weight init "
+            "is the thing to fix (bias init matters far less than weight init, CS231n)"
         )
     if res.verdict == "better":
         text = f"the advised init trains better on this surrogate: {losses}{dead}"

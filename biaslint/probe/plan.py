@@ -77,6 +77,14 @@ def _effective(site: BiasSite, sites: list[BiasSite]) -> BiasInit:
     return _init_tuple(site.init)
 
 
+def _fan_in(site: BiasSite) -> Optional[int]:
+    """A layer's fan-in at full size, from its kernel's static shape ([3, 3, 64, 128] -> 576)."""
+    shape = site.kernel_shape
+    if not shape or len(shape) < 2 or any(d is None or d <= 0 for d in shape[:-1]):
+        return None
+    return math.prod(int(d) for d in shape[:-1] if d is not None)
+
+
 def _scaled(site: BiasSite) -> int:
     width = None
     if site.shape and site.shape[0]:
@@ -210,6 +218,7 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
                     weight,
                     n_out=1 if sigmoid else 10,
                     output_activation="sigmoid" if sigmoid else "softmax",
+                    fan_ins=tuple(_fan_in(s) for s in chosen),
                 ),
             )
         )

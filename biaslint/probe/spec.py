@@ -15,6 +15,8 @@ from typing import Any, Literal, Optional, Protocol
 
 Task = Literal["digits_cnn", "digits_mlp", "adding_lstm", "bn_demo"]
 
+#: weight inits given as a fixed stddev (or half-width), whose gain depends on the fan-in
+FIXED_STD = frozenset({"normal", "truncated_normal", "trunc_normal", "uniform"})
 #: the bias init of one layer in one arm: ("zeros"|"ones"|"constant"|"normal"|"truncated_normal"|
 #: "uniform"|"default", value). "default" is the framework's own: PyTorch's U(+-1/sqrt(fan_in)),
 #: zeros in TensorFlow/Keras.
@@ -40,6 +42,18 @@ class Surrogate:
     #: fewer steps show nothing: an LSTM needs ~600 Adam steps before the adding problem's
     #: long-range dependency separates the forget-gate arms (both sit at the target variance before)
     min_steps: int = 0
+    #: the fan-in of each hidden layer at full size (None: not known statically). Widths are
+    #: scaled down, so a fixed weight stddev is scaled by sqrt(fan_in / fan_in') per layer to
+    #: keep each layer's gain, and the file's init behaves as it does at full size
+    fan_ins: tuple[Optional[int], ...] = ()
+
+    def weight_for(self, index: int, fan_in: int) -> tuple[str, Optional[float]]:
+        """The weight init of hidden layer ``index`` whose actual fan-in is ``fan_in``."""
+        kind, value = self.weight_init
+        full = self.fan_ins[index] if 0 <= index < len(self.fan_ins) else None
+        if kind in FIXED_STD and value is not None and full and fan_in > 0:
+            return kind, value * math.sqrt(full / fan_in)
+        return self.weight_init
 
     def budget(self, budget: Budget) -> Budget:
         return replace(budget, steps=max(budget.steps, self.min_steps))
@@ -87,7 +101,11 @@ class Surrogate:
         wk, ws = self.weight_init
         w = f"{wk}({ws:g})" if ws is not None else wk
         data = "8x8 digits" if self.task == "digits_cnn" else "digits (flattened)"
-        return f"{layers} -> {self.n_out} on {data}, weights {w}"
+        kept = " (stddev scaled per layer to keep the full-size gain)" if self._scaled() else ""
+        return f"{layers} -> {self.n_out} on {data}, weights {w}{kept}"
+
+    def _scaled(self) -> bool:
+        return self.weight_init[0] in FIXED_STD and any(self.fan_ins)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -191,6 +191,19 @@ def _hidden_name(i: int) -> str:
     return f"hidden{i}"
 
 
+class FanInScaled(keras.initializers.Initializer):
+    """Hidden layer ``index``'s kernel init, its fixed stddev scaled to the kernel's actual
+    fan-in (``Surrogate.weight_for``) once the shape is known."""
+
+    def __init__(self, surrogate: Surrogate, index: int, seed: int) -> None:
+        self.surrogate, self.index, self.seed = surrogate, index, seed
+
+    def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> Any:
+        fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else int(shape[0])
+        init = weight_initializer(self.surrogate.weight_for(self.index, fan_in), self.seed)
+        return init(shape, dtype=dtype)
+
+
 def _initializers(surrogate: Surrogate, arm: Arm, seed: int) -> Inits:
     """Every initializer of the surrogate's parameters for ``arm`` and ``seed``: the kernels depend
     on ``seed`` (and the layer) only, never on the arm."""
@@ -207,7 +220,7 @@ def _initializers(surrogate: Surrogate, arm: Arm, seed: int) -> Inits:
         inits["lstm", "bias"] = ForgetGateBias(1.0 if arm.forget_bias is None else arm.forget_bias)
     else:
         for i in range(len(surrogate.hidden)):
-            inits[_hidden_name(i), "kernel"] = weight_initializer(winit, _derive(seed, i, _KERNEL))
+            inits[_hidden_name(i), "kernel"] = FanInScaled(surrogate, i, _derive(seed, i, _KERNEL))
             inits[_hidden_name(i), "bias"] = bias_initializer(arm.bias_for(i), _derive(seed, i, _BIAS))
     inits["output", "kernel"] = weight_initializer(winit, _derive(seed, _OUTPUT, _KERNEL))
     inits["output", "bias"] = bias_initializer(arm.bias_for(_OUTPUT), _derive(seed, _OUTPUT, _BIAS))

@@ -248,9 +248,10 @@ def build(surrogate: Surrogate, arm: Arm, seed: int) -> nn.Module:
             _init_bias(net.head.bias, arm.bias_for(-1), _bias_generator(seed, -1))
             return net
         assert isinstance(net, SurrogateNet)
-        layers: list[WeightLayer] = [*net.hidden_layers, net.output_layer]
-        for layer in layers:
-            _init_weight(layer.weight, surrogate.weight_init, weights)
+        for i, layer in enumerate(net.hidden_layers):
+            fan_in = nn.init._calculate_fan_in_and_fan_out(layer.weight)[0]
+            _init_weight(layer.weight, surrogate.weight_for(i, fan_in), weights)
+        _init_weight(net.output_layer.weight, surrogate.weight_init, weights)
         for i, layer in enumerate(net.hidden_layers):
             _init_bias(layer.bias, arm.bias_for(i), _bias_generator(seed, i))
         _init_bias(net.output_layer.bias, arm.bias_for(-1), _bias_generator(seed, -1))
