@@ -60,6 +60,8 @@ def test_opt_in_model_imports_user_code_only_when_asked(
         f"pathlib.Path({str(marker)!r}).write_text('yes')\n"
         "import torch.nn as nn\n\n"
         "def build():\n"
+        f"    with open({str(tmp_path / 'calls')!r}, 'a') as fh:\n"
+        "        fh.write('x')\n"
         "    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),\n"
         "                         nn.Linear(4 * 8 * 8, 32), nn.ReLU(), nn.Linear(32, 10))\n"
     )
@@ -82,6 +84,8 @@ def test_opt_in_model_imports_user_code_only_when_asked(
         "json",
     )
     assert code == 0 and marker.exists()
+    # the factory builds a fresh model per seed: the seeds differ in their initial weights
+    assert (tmp_path / "calls").read_text() == "x" * 5
     probe = json.loads(out)["probes"][0]
     assert "usernet:build" in probe["setup"]["name"] and [a["name"] for a in probe["arms"]] == [
         "as built",

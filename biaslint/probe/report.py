@@ -41,6 +41,7 @@ def text(results: list[ProbeResult], skipped: list[str]) -> str:
                 else "--lr"
             )
             out.append(f"  optimiser: {r.surrogate.optimiser}, learning rate {rates} ({how})")
+        if r.arms:  # the surrogate's arms, or your model's (--model)
             out.append(
                 f"  {'arm':<18} {'bias init':<30} {'loss@init':>9} {'loss@end':>9} {'accuracy':>9} "
                 f"{'dead ReLU':>9} {'grad norm':>9}"

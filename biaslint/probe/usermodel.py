@@ -18,8 +18,8 @@ _ZERO: BiasInit = ("constant", 0.0)
 
 
 def load_factory(spec: str, near: str) -> Any:
-    """``package.module:function`` -> the model it returns. Looks in the current directory and
-    next to the checked file."""
+    """``package.module:function`` -> that function (called once per seed by :func:`probe_model`).
+    Looks in the current directory and next to the checked file."""
     if ":" not in spec:
         raise ProbeError(f"--model takes module:factory, not {spec!r}")
     module_name, func_name = spec.split(":", 1)
@@ -31,6 +31,29 @@ def load_factory(spec: str, near: str) -> Any:
         factory = getattr(module, func_name)
     except (ImportError, AttributeError) as exc:
         raise ProbeError(f"cannot load {spec}: {exc}") from None
+    if not callable(factory):
+        raise ProbeError(f"{spec} is not a function that builds a model")
+    return factory
+
+
+def build_seeded(factory: Any, seed: int) -> Any:
+    """``factory()`` with every random generator it may draw its initial weights from seeded,
+    so that each seed of the probe starts from its own, reproducible weights."""
+    import random
+
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    if "keras" in sys.modules or "tensorflow" in sys.modules:
+        from tensorflow import keras
+
+        keras.utils.set_random_seed(seed)
     return factory()
 
 
@@ -45,8 +68,12 @@ def variant_for(code: str, kind: str) -> dict[str, BiasInit]:
 
 
 def probe_model(
-    model: Any, spec: str, input_shape: tuple[int, ...], plans: list[Plan], budget: Budget
+    factory: Any, spec: str, input_shape: tuple[int, ...], plans: list[Plan], budget: Budget
 ) -> list[ProbeResult]:
+    """Each seed builds the model anew (``factory()`` with that seed), so the seeds differ in
+    their initial weights as the surrogate path's do; both arms of a seed share them."""
+    models = [build_seeded(factory, seed) for seed in range(budget.seeds)]
+    model = models[0]
     name = "tensorflow" if type(model).__module__.startswith(("keras", "tensorflow")) else "torch"
     from biaslint.probe.stats import compare, decide
 
@@ -63,8 +90,8 @@ def probe_model(
             ArmResult(Arm("advised", tuple(enumerate(advised.values()))), []),
         ]
         for seed in range(budget.seeds):
-            arms[0].runs.append(backend.run_model(model, input_shape, {}, seed, budget))
-            arms[1].runs.append(backend.run_model(model, input_shape, advised, seed, budget))
+            arms[0].runs.append(backend.run_model(models[seed], input_shape, {}, seed, budget))
+            arms[1].runs.append(backend.run_model(models[seed], input_shape, advised, seed, budget))
         comp = compare(
             [r.loss_final for r in arms[0].runs], [r.loss_final for r in arms[1].runs], margin=0.05
         )
