@@ -20,8 +20,20 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
 def _paths(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories ('-' reads stdin)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="files or directories ('-' reads stdin; default .)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (flake8-style), json, sarif (SARIF 2.1.0) or github (Actions annotations); "
+        "sarif and github for check only",
+    )
     p.add_argument(
         "--exclude",
         action="append",
@@ -64,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check", help="report findings (flake8-style); exit 0 clean, 1 findings, 2 error")
     _paths(chk)
+    chk.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default=None,
+        help="the lowest severity that makes the run exit 1 (default info: any finding); "
+        "findings below it are still printed",
+    )
     chk.add_argument(
         "--select",
         type=_codes,
@@ -218,6 +237,10 @@ def _read_stdin(paths: list[str]) -> Optional[bytes]:
 
 
 def _inventory(args: argparse.Namespace) -> int:
+    if args.format not in ("text", "json"):
+        raise config.ConfigError(
+            f"inventory prints text or json, not {args.format} (sarif and github are for check)"
+        )
     result = engine.run(
         args.paths,
         args.exclude or (),
@@ -241,6 +264,7 @@ def _check(args: argparse.Namespace) -> int:
         "large_constant": args.large_constant,
         "random_spread": args.random_spread,
         "absurd_constant": args.absurd_constant,
+        "fail_on": args.fail_on,
     }
     settings = config.load(args.paths, cli, set(RULES), args.config)
     exclude = [*settings.exclude, *(args.exclude or [])]
@@ -259,6 +283,10 @@ def _check(args: argparse.Namespace) -> int:
         attach(result)
     if args.format == "json":
         _out(report.findings_json(result))
+    elif args.format in ("sarif", "github"):
+        from biaslint import ci_formats
+
+        _out(ci_formats.sarif(result) if args.format == "sarif" else ci_formats.github(result))
     else:
         text = report.findings_text(
             result, report.use_colour(args.color), args.statistics, {c: r.title for c, r in RULES.items()}
@@ -268,7 +296,13 @@ def _check(args: argparse.Namespace) -> int:
     _notes(result, args.verbose)
     if result.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if result.findings and not args.exit_zero else EXIT_OK
+    gate = SEVERITY_RANK[settings.fail_on]
+    failing = [f for f in result.findings if SEVERITY_RANK[f.severity] >= gate]
+    return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+#: ``--fail-on``: a finding at or above this severity makes ``check`` exit 1
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
 def _notes(result: engine.RunResult, verbose: bool) -> None:

@@ -51,6 +51,8 @@ class Settings:
     random_spread: float = 0.1
     #: BIA105: a constant at least this large in magnitude is absurd
     absurd_constant: float = 100.0
+    #: the lowest severity that makes ``check`` exit 1 (findings below it are still printed)
+    fail_on: str = "info"
     source: Optional[str] = None  # the config file these came from
 
     def enabled(self, code: str, path: Optional[str] = None) -> bool:
@@ -67,7 +69,8 @@ class Settings:
 
 NUMERIC_KEYS = ("large_constant", "random_spread", "absurd_constant")
 LIST_KEYS = ("select", "ignore", "exclude")
-KNOWN_KEYS = frozenset({*NUMERIC_KEYS, *LIST_KEYS, "per_file_ignores"})
+CHOICE_KEYS: dict[str, tuple[str, ...]] = {"fail_on": ("error", "warning", "info")}
+KNOWN_KEYS = frozenset({*NUMERIC_KEYS, *LIST_KEYS, *CHOICE_KEYS, "per_file_ignores"})
 
 
 def _path_matches(path: str, pattern: str) -> bool:
@@ -148,6 +151,11 @@ def apply(
         seen[key] = raw_key
         if key in NUMERIC_KEYS:
             setattr(settings, key, _as_number(value, raw_key, where, text))
+        elif key in CHOICE_KEYS:
+            choices = CHOICE_KEYS[key]
+            if not isinstance(value, str) or value.strip() not in choices:
+                raise ConfigError(f"{where}: '{raw_key}' must be one of {', '.join(choices)}, not {value!r}")
+            setattr(settings, key, value.strip())
         elif key in LIST_KEYS:
             items = _as_list(value, raw_key, where, text)
             if key == "select" and not items:

@@ -89,7 +89,7 @@ def assert_one_line_error(
         ("[tool.biaslint]\nlarge-constant = 1979-05-27\n", "'large-constant' must be a number"),
         ("[tool.biaslint]\nlarge-constant = 2\nlarge_constant = 3\n", "given twice"),
         ("[tool.biaslint]\nselct = ['BIA1']\n", "did you mean 'select'?"),
-        ("[tool.biaslint]\ncolour = 'always'\n", "known: absurd-constant, exclude, ignore"),
+        ("[tool.biaslint]\ncolour = 'always'\n", "known: absurd-constant, exclude, fail-on, ignore"),
         ('[tool.biaslint]\nper-file-ignores = "x.py: BIA1"\n', "must be a table mapping globs"),
         ('[tool.biaslint.per-file-ignores]\n"x.py" = "BIA1"\n', "must be a list of strings"),
         ('[tool.biaslint.per-file-ignores]\n"x.py" = ["BIA999"]\n', "unknown rule code"),
