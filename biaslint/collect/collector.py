@@ -69,12 +69,28 @@ def analyse_source(path: str, data: bytes, project: bool = False) -> FileModel:
 #: somewhere above 6,000 operands / 1,000 parts. Python's own parser accepts both shapes.
 MAX_BOOL_OPERANDS = 3000
 MAX_DOTTED_PARTS = 500
+#: left-nested chains (``a + b + ...``, ``f()()...``, ``x.a.b...``, ``x[0][0]...``) make its
+#: parse time grow steeply (2,000 terms: seconds; 4,000: half a minute) before Python's own
+#: parser refuses them near 3,000, and the interpreter recurses once per link; no hand-written
+#: model has chains anywhere near this long
+MAX_CHAIN = 500
 
 
 def parser_crasher(tree: ast.Module) -> str | None:
     """Why this (valid) tree would crash the native parser, if it would: the known shapes,
     found in ``ast`` before libcst ever sees them."""
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    chain: dict[int, int] = {}
+    for node in reversed(nodes):  # breadth-first, reversed: a node's children come before it
+        inner = _chained(node)
+        if inner is not None:
+            length = chain[id(node)] = chain.get(id(inner), 1) + 1
+            if length > MAX_CHAIN:
+                return (
+                    f"line {getattr(node, 'lineno', 0)}: a chained expression of more than {MAX_CHAIN} "
+                    "terms would take the parser minutes"
+                )
+    for node in nodes:
         if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOL_OPERANDS:
             return (
                 f"line {node.lineno}: a chain of {len(node.values)} and/or operands would crash "
@@ -88,6 +104,17 @@ def parser_crasher(tree: ast.Module) -> str | None:
                     f"line {node.lineno}: a dotted name of {parts} parts would crash the parser "
                     f"(limit {MAX_DOTTED_PARTS})"
                 )
+    return None
+
+
+def _chained(node: ast.AST) -> ast.AST | None:
+    """The inner link of a left-nested chain: ``a + b`` -> a, ``f()`` -> f, ``x.a`` -> x."""
+    if isinstance(node, ast.BinOp):
+        return node.left
+    if isinstance(node, ast.Call):
+        return node.func
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        return node.value
     return None
 
 

@@ -1,0 +1,3 @@
+import tensorflow as tf
+Dense = tf.keras.layers.Dense
+Dense(float("nan"))
