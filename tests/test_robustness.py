@@ -329,3 +329,16 @@ def test_probe_options_are_checked_before_training(
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_a_coding_cookie_is_honoured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """PEP 263: a latin-1 file that says so is valid Python; one that does not is not UTF-8."""
+    body = GOOD.encode("utf-8")
+    declared = tmp_path / "declared.py"
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\n# Mod\xe8le\n" + body)
+    undeclared = tmp_path / "undeclared.py"
+    undeclared.write_bytes(b"# Mod\xe8le\n" + body)
+    assert main(["check", str(declared)]) == 1
+    assert "BIA101" in capsys.readouterr().out
+    assert main(["check", str(undeclared)]) == 2
+    assert "not valid UTF-8: byte 0xe8 at line 1" in capsys.readouterr().out

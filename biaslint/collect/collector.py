@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 import warnings
 
 import libcst as cst
@@ -26,7 +28,15 @@ def analyse_source(path: str, data: bytes, project: bool = False) -> FileModel:
     if not MENTIONS_FRAMEWORK.search(data):
         return FileModel(path)
     try:
-        source = data.decode("utf-8")
+        # PEP 263: a ``# -*- coding: latin-1 -*-`` cookie (or a BOM) says how to read the file,
+        # as Python reads it; without one, UTF-8
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        if "unknown encoding" in str(exc):  # the cookie names no codec Python knows
+            return FileModel(path, error=FileError(path, f"cannot read: {exc}"))
+        encoding = "utf-8"  # undecodable first lines: decoding says where
+    try:
+        source = data.decode("utf-8" if encoding == "utf-8-sig" else encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
@@ -34,8 +44,8 @@ def analyse_source(path: str, data: bytes, project: bool = False) -> FileModel:
             path,
             error=FileError(
                 path,
-                f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {col} "
-                "(biaslint reads UTF-8 source only)",
+                f"not valid {_codec_name(encoding)}: byte 0x{data[exc.start]:02x} at line {line}, "
+                f"column {col} (without a coding cookie, Python source is UTF-8)",
             ),
         )
     if source.startswith("\ufeff"):
@@ -105,6 +115,10 @@ def parser_crasher(tree: ast.Module) -> str | None:
                     f"(limit {MAX_DOTTED_PARTS})"
                 )
     return None
+
+
+def _codec_name(encoding: str) -> str:
+    return "UTF-8" if encoding.startswith("utf-8") else encoding
 
 
 def _chained(node: ast.AST) -> ast.AST | None:
