@@ -354,7 +354,7 @@ class Dispatch:
         if q == "float" and args and isinstance(args[0], Const):
             try:
                 return Const(float(args[0].value))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # float(10**400) raises in Python too
                 return UNKNOWN
         if q == "torch.no_grad":
             return Const("no_grad")
