@@ -293,6 +293,9 @@ def _check(args: argparse.Namespace) -> int:
         )
         if text:
             _out(text)
+        if result.findings or result.errors:
+            # the last line a person reads; on stderr when the output goes to a program
+            print(report.summary(result), file=sys.stdout if sys.stdout.isatty() else sys.stderr)
     _notes(result, args.verbose)
     if result.errors:
         return EXIT_ERROR

@@ -147,6 +147,21 @@ def error_line(e: FileError) -> str:
     return f"{printable(e.path)}:0:1: E902 {printable(e.message)}"
 
 
+def summary(result: RunResult) -> str:
+    """``12 findings (2 warning, 10 info) in 5 files``, plus the files that could not be analysed."""
+    findings = result.findings
+    counts = Counter(f.severity for f in findings)
+    parts = ", ".join(f"{counts[s]} {s}" for s in ("error", "warning", "info") if counts[s])
+    files = len({f.path for f in findings})
+    text = f"{len(findings)} finding{'s' * (len(findings) != 1)}"
+    if findings:
+        text += f" ({parts}) in {files} file{'s' * (files != 1)}"
+    if result.errors:
+        n = len(result.errors)
+        text += f"; {n} file{'s' * (n != 1)} could not be analysed"
+    return text
+
+
 def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dict[str, str]) -> str:
     findings = sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
     lines = [finding_line(f, colour) for f in findings]

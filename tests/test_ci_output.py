@@ -128,3 +128,16 @@ def test_check_without_a_path_checks_the_working_directory(
 def test_inventory_refuses_ci_formats(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "inventory", "--format", "sarif", ALEXNET)
     assert code == 2 and "check" in err
+
+
+def test_text_output_ends_with_a_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """On stderr when stdout is not a terminal (as here), so that piped output stays parseable."""
+    broken = tmp_path / "broken.py"
+    broken.write_text("import torch\ndef f(:\n")
+    code, out, err = run(capsys, "check", ALEXNET, KERAS_BN, str(broken))
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "7 findings (5 warning, 2 info) in 2 files; 1 file could not be analysed"
+    )
+    assert "findings (" not in out
+    assert run(capsys, "check", "--format", "json", ALEXNET)[2] == ""
