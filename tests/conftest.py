@@ -4,12 +4,36 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 EXAMPLES = ROOT / "examples"
 FRAMEWORK_DIRS = ("tf1", "tf_layers", "slim", "keras", "torch")
+
+#: BIA101 at the default threshold (a hidden bias of 1.0 before a ReLU); clean once
+#: large-constant is above 1.0 or BIA101 is not selected
+WARN = """import tensorflow as tf
+
+
+def net(x):
+    w1 = tf.Variable(tf.truncated_normal([784, 256], stddev=0.1))
+    b1 = tf.Variable(tf.constant(1.0, shape=[256]))
+    h1 = tf.nn.relu(tf.matmul(x, w1) + b1)
+    w2 = tf.Variable(tf.truncated_normal([256, 10], stddev=0.1))
+    b2 = tf.Variable(tf.zeros([10]))
+    return tf.matmul(h1, w2) + b2
+"""
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """``biaslint ARGV`` in this process: (exit status, stdout, stderr)."""
+    from biaslint.cli import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
 
 _EXPECT = re.compile(r"#\s*expect:\s*(.+)$")
 _KEYS = {

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, FIXTURES, ROOT
+from conftest import EXAMPLES, FIXTURES, ROOT, WARN
+from conftest import run_cli as run
 
-from biaslint.cli import main, rules_table
+from biaslint.cli import rules_table
 from biaslint.rules import RULES
 
 VGG = str(EXAMPLES / "vgg16_tf1.py")
@@ -28,23 +29,6 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x)))
 """
-WARN = """import tensorflow as tf
-
-
-def net(x):
-    w1 = tf.Variable(tf.truncated_normal([784, 256], stddev=0.1))
-    b1 = tf.Variable(tf.constant(1.0, shape=[256]))
-    h1 = tf.nn.relu(tf.matmul(x, w1) + b1)
-    w2 = tf.Variable(tf.truncated_normal([256, 10], stddev=0.1))
-    b2 = tf.Variable(tf.zeros([10]))
-    return tf.matmul(h1, w2) + b2
-"""
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture

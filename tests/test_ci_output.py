@@ -11,18 +11,11 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
-
-from biaslint.cli import main
+from conftest import run_cli as run
 
 SCHEMA = Path(__file__).resolve().parent / "sarif-schema-2.1.0.json"
 ALEXNET = str(EXAMPLES / "alexnet_tf1.py")  # warnings and an info
 KERAS_BN = str(EXAMPLES / "keras_cnn_bn.py")  # one info finding only
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_sarif_is_valid_and_complete(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

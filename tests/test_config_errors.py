@@ -6,22 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import WARN
+from conftest import run_cli as run
 
-from biaslint.cli import main
-
-#: BIA101 at the default threshold (a hidden bias of 1.0 before a ReLU); clean once
-#: large-constant is above 1.0 or BIA101 is not selected
-WARN = """import tensorflow as tf
-
-
-def net(x):
-    w1 = tf.Variable(tf.truncated_normal([784, 256], stddev=0.1))
-    b1 = tf.Variable(tf.constant(1.0, shape=[256]))
-    h1 = tf.nn.relu(tf.matmul(x, w1) + b1)
-    w2 = tf.Variable(tf.truncated_normal([256, 10], stddev=0.1))
-    b2 = tf.Variable(tf.zeros([10]))
-    return tf.matmul(h1, w2) + b2
-"""
 HUGE = "9" * 400
 
 
@@ -36,12 +23,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "warn.py").write_text(WARN)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def assert_one_line_error(
