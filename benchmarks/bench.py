@@ -1,11 +1,16 @@
 """Speed of ``biaslint inventory`` against bare libcst parsing, measured in one run.
 
-    python benchmarks/bench.py PATH [PATH...] [--repeat N] [--jobs N]
+    python benchmarks/bench.py PATH [PATH...] [--repeat N] [--jobs N] [--probe FILE ...]
 
 Prints, for the same files: bare ``libcst.parse_module`` time, the time of the inventory
 (pre-filter + ast + libcst parse + interpretation, one process), their ratio, files/s and
 lines/s, the cost of the pre-filter on files that mention no framework, the speed-up of the
 process pool, and the peak resident memory. Ratios are what to quote: this machine is shared.
+
+``--probe FILE ...`` also times the default probe (PyTorch backend, 2 worker processes) of each
+FILE's first trainable finding: wall seconds per probed setup (one weight setup of one scope; a
+setup whose arms disagree on the learning rate is compared at each rate, and counts once), and
+the same probe with runs trained one by one instead of side by side (``CHUNK = 1``), as a ratio.
 """
 
 from __future__ import annotations
@@ -52,9 +57,10 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="workers for the pool measurement")
     ap.add_argument(
         "--probe",
+        nargs="+",
         default=None,
         metavar="FILE",
-        help="also time a default probe of FILE's first finding (needs biaslint[probe])",
+        help="also time a default probe of each FILE's first finding (needs biaslint[probe])",
     )
     args = ap.parse_args()
 
@@ -130,22 +136,37 @@ def main() -> None:
     print(f"peak resident memory of this process: {peak:.0f} MiB")
 
 
-def _time_probe(path: str) -> None:
-    """The default probe (5 seeds x 200 steps, every arm and weight setup) of one finding."""
+def _time_probe(paths: list[str]) -> None:
+    """The default probe of each file's first trainable finding, side by side and one by one."""
+    import biaslint.probe as probe
     from biaslint.probe import Budget, load_backend, plan_for, run_plans
 
-    model = engine.check_source(path, Path(path).read_bytes(), Settings())
-    plans = [p for p in plan_for(model, model.findings) if p.kind == "train"][:1]
-    if not plans:
-        print(f"probe: no trainable finding in {path}")
-        return
     backend = load_backend("torch")
-    t0 = time.perf_counter()
-    results = run_plans(plans, backend, Budget(), lambda *a: None)
-    elapsed = time.perf_counter() - t0
-    runs = sum(len(r.arms) * r.budget.seeds for r in results)
-    verdicts = ", ".join(f"{r.setup}: {r.verdict}" for r in results)
-    print(f"probe of {plans[0].code} in {path}: {elapsed:.1f} s for {runs} training runs ({verdicts})")
+    for path in paths:
+        model = engine.check_source(path, Path(path).read_bytes(), Settings())
+        plans = [p for p in plan_for(model, model.findings) if p.kind == "train"][:1]
+        if not plans:
+            print(f"probe: no trainable finding in {path}")
+            continue
+        setups = len(plans[0].setups)
+        timings = {}
+        for chunk in (probe.CHUNK, 1):
+            saved, probe.CHUNK = probe.CHUNK, chunk
+            try:
+                t0 = time.perf_counter()
+                results = run_plans(plans, backend, Budget(), lambda *a: None)
+                timings[chunk] = time.perf_counter() - t0
+            finally:
+                probe.CHUNK = saved
+            if chunk != 1:
+                verdicts = ", ".join(f"{r.setup}: {r.verdict}" for r in results)
+                compared = len(results)
+        stacked, alone = timings[probe.CHUNK], timings[1]
+        print(
+            f"probe of {plans[0].code} in {path}: {stacked / setups:.1f} s per setup "
+            f"({setups} setups, {compared} comparisons, {stacked:.1f} s); one run at a time: "
+            f"{alone:.1f} s, {alone / stacked:.1f}x slower ({verdicts})"
+        )
 
 
 if __name__ == "__main__":

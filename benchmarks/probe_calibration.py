@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import shlex
 import sys
 import time
@@ -53,11 +52,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from biaslint.probe import (
     ArmResult,
+    _chunks,
     _finite,
-    _worker_run,
+    _worker_run_many,
     _worst,
+    compare_arms,
     load_backend,
+    one_thread,
     stderr_progress,
+    worker_pool,
 )
 from biaslint.probe.spec import Arm, ArmRun, Budget, Layer, Surrogate
 
@@ -78,21 +81,6 @@ OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
 Job = tuple[str, Surrogate, Arm, int, Budget]
 
 
-def _one_thread(backend: str) -> None:
-    """Pool initializer: one intra-op thread per worker process (small models do not scale with
-    threads, and two workers on two cores must not oversubscribe them)."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    if backend == "torch":
-        import torch
-
-        torch.set_num_threads(1)
-    else:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Exact two-sided binomial interval for k successes out of n."""
     from scipy.stats import beta
@@ -104,19 +92,22 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 
 def _run_all(jobs_list: list[Job], pool: Optional[ProcessPoolExecutor]) -> list[ArmRun]:
+    """In the probe's own chunks (``run_many``: torch trains a chunk side by side)."""
+    backend = jobs_list[0][0]
     label = f"A/A {jobs_list[0][1].task}"
+    tasks = [(backend, s, runs) for s, runs in _chunks([job[1:] for job in jobs_list])]
     out: list[ArmRun] = []
-    runs = pool.map(_worker_run, jobs_list, chunksize=4) if pool is not None else map(_worker_run, jobs_list)
-    for i, run in enumerate(runs):
-        out.append(run)
-        stderr_progress(label, i + 1, len(jobs_list))
+    chunks = pool.map(_worker_run_many, tasks) if pool is not None else map(_worker_run_many, tasks)
+    for chunk in chunks:
+        out.extend(chunk)
+        stderr_progress(label, len(out), len(jobs_list))
     return out
 
 
 def calibrate(
     surrogate: Surrogate, args: argparse.Namespace, pool: Optional[ProcessPoolExecutor]
 ) -> tuple[dict[str, float], bool]:
-    from biaslint.probe.stats import ALPHA, compare, decide
+    from biaslint.probe.stats import ALPHA, decide
 
     s = args.seeds
     budget = surrogate.budget(Budget(seeds=s, steps=args.steps, lr=surrogate.usual_lr))
@@ -140,7 +131,7 @@ def calibrate(
         worst = _worst([yours, advised])
         y = [_finite(r.loss_final, worst) for r in yours.runs]
         a = [_finite(r.loss_final, worst) for r in advised.runs]
-        comp = compare(y, a, surrogate.margin, surrogate.chance_loss)
+        comp = compare_arms(yours, advised, surrogate)  # the probe's own comparison
         decide([comp])  # alone: a run with one probe
         counts[comp.outcome] += 1
         if comp.reason:
@@ -220,9 +211,9 @@ def main() -> int:
     failed = False
     pool: Optional[ProcessPoolExecutor] = None
     if args.jobs > 1:
-        pool = ProcessPoolExecutor(args.jobs, initializer=_one_thread, initargs=(args.backend,))
+        pool = worker_pool(args.backend, args.jobs)
     else:
-        _one_thread(args.backend)
+        one_thread(args.backend)
     try:
         for surrogate in SURROGATES:
             _, bad = calibrate(surrogate, args, pool)

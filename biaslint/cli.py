@@ -142,7 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="X",
-        help="learning rate of every arm (default: each arm's best of a 3-rate grid on a pilot seed)",
+        help="learning rate of every arm (default: chosen from a 3-rate grid on a pilot seed)",
+    )
+    prb.add_argument(
+        "--per-rate",
+        action="store_true",
+        help="compare the arms at every rate of the grid, one verdict per rate (3x the training)",
     )
     prb.add_argument("--steps", type=int, default=200, metavar="N", help="steps per run (default 200)")
     prb.add_argument("--backend", choices=("torch", "tensorflow"), default="torch")
@@ -355,6 +360,10 @@ def _probe(args: argparse.Namespace) -> int:
         )
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         raise ProbeError("--lr must be a positive number")
+    if args.lr is not None and args.per_rate:
+        raise ProbeError("--lr and --per-rate contradict each other: one rate, or every rate of the grid")
+    if args.model and args.per_rate:
+        raise ProbeError("--per-rate is for the surrogates; with --model pass --lr")
     # every option is checked before any training starts
     shape = _input_shape(args.input_shape) if args.input_shape else None
     if args.model and shape is None:
@@ -382,7 +391,7 @@ def _probe(args: argparse.Namespace) -> int:
         results = probe_model(load_factory(args.model, args.path), args.model, shape, plans, budget)
     else:
         backend = load_backend(args.backend)
-        results = run_plans(plans, backend, budget)
+        results = run_plans(plans, backend, budget, per_rate=args.per_rate)
     skipped = [f"not probed: {p.code} at line {p.first.line}: {p.why_not}" for p in plans if p.kind == "skip"]
     if not plans:
         skipped.append("no findings to probe in this file")

@@ -15,7 +15,7 @@ from biaslint import engine
 from biaslint.cli import main
 from biaslint.config import Settings
 from biaslint.model import FileModel
-from biaslint.probe import Budget, run_plans, to_json
+from biaslint.probe import PILOT_SEED, Budget, run_plans, to_json
 from biaslint.probe import report as probe_report
 from biaslint.probe.plan import plan_for
 from biaslint.probe.spec import Arm, ArmRun, Layer, Surrogate
@@ -39,8 +39,8 @@ class FakeBackend:
         curve = [2.3 - (2.3 - level) * k / 10 for k in range(budget.steps // budget.log_every + 1)]
         return ArmRun(2.3, level + noise, 0.9, 0.1 * seed, 1.0, curve)
 
-    def bn_demo(self, kind: str, seed: int) -> dict[str, float]:
-        return {"max_output_change": 1e-7, "bias_grad_norm": 0.0}
+    def run_many(self, surrogate: Surrogate, runs: list[tuple[Arm, int, SpecBudget]]) -> list[ArmRun]:
+        return [self.run(surrogate, arm, seed, budget) for arm, seed, budget in runs]
 
 
 def _decided(yours: list[float], advised: list[float], margin: float = 0.05) -> Comparison:
@@ -58,6 +58,9 @@ def test_compare_outcomes() -> None:
     # a significant difference well inside the margin is "equivalent", not "better"
     same = _decided([1.001, 1.002, 1.0015, 1.001, 1.002, 1.0012], [1.0] * 6)
     assert same.outcome == "equivalent"
+    assert same.significant  # and the text says so
+    acc = compare([1.2, 1.3, 1.25, 1.22, 1.28, 1.24], [1.0] * 6, 0.05, accuracy=([0.9] * 6, [0.95] * 6))
+    assert acc.accuracy_effect == pytest.approx(-0.05)
     # both arms at the loss of a model that learned nothing
     stuck = compare([2.30, 2.31, 2.30, 2.29, 2.30], [2.20, 2.21, 2.2, 2.19, 2.2], 0.05, chance=2.3026)
     decide([stuck])
@@ -134,7 +137,7 @@ def test_run_json_text_and_plot(tmp_path: Path) -> None:
     results = run_plans(plan_for(model, model.findings), FakeBackend(), budget, lambda *a: None)
     assert [r.verdict for r in results] == ["better", "better"]
     doc = to_json(results)
-    assert doc["version"] == 2 and len(doc["probes"]) == 2
+    assert doc["version"] == 3 and len(doc["probes"]) == 2
     probe = doc["probes"][0]
     assert {"path", "line", "code", "setup", "arms", "verdict", "p_value", "effect"} <= set(probe)
     assert {"name", "bias_init", "loss_init", "loss_final", "accuracy", "dead_relu_frac", "grad_norm"} <= set(
@@ -188,6 +191,86 @@ def test_probe_cli_with_fake_backend(
     assert code == 0 and "BIA201" in out and "verdict: equivalent" in out and "cancels it" in out
     code = main(["probe", str(EXAMPLES / "vgg16_tf1.py"), "--seeds", "4"])
     assert code == 2 and "at least 5" in capsys.readouterr().err
+    code = main(["probe", str(EXAMPLES / "vgg16_tf1.py"), "--lr", "0.1", "--per-rate"])
+    assert code == 2 and "contradict" in capsys.readouterr().err
+
+
+class RateBackend(FakeBackend):
+    """Records the rate of every run; the advised arm wins only at the usual rate 0.05."""
+
+    def __init__(self) -> None:
+        self.rates: list[tuple[str, int, float]] = []
+
+    def run(self, surrogate: Surrogate, arm: Arm, seed: int, budget: SpecBudget) -> ArmRun:
+        assert budget.lr is not None
+        self.rates.append((arm.name, seed, budget.lr))
+        run = super().run(surrogate, arm, seed, budget)
+        if budget.lr != 0.05:
+            run.loss_final = 1.0 + 0.001 * ((seed * 7919) % 5)
+        return run
+
+
+def test_per_rate_gives_one_verdict_per_rate_of_the_grid() -> None:
+    model = checked(EXAMPLES / "vgg16_tf1.py")
+    plans = plan_for(model, model.findings)
+    backend = RateBackend()
+    results = run_plans(plans, backend, Budget(seeds=8, steps=20), lambda *a: None, per_rate=True)
+    per_setup = sum(len(p.setups) for p in plans if p.kind == "train")
+    assert len(results) == 3 * per_setup
+    assert all(r.lr_choice == "--per-rate" and len(set(r.lrs)) == 1 for r in results)
+    assert {r.lrs[0] for r in results} == {0.005, 0.05, 0.5}
+    assert all(seed != PILOT_SEED for _, seed, _ in backend.rates)  # no pilot: every rate is compared
+    verdicts = {r.lrs[0]: r.verdict for r in results}
+    assert verdicts[0.05] == "better" and verdicts[0.005] == verdicts[0.5] == "equivalent"
+    assert "learning rate 0.5" in results[-1].setup
+    assert "--per-rate" in probe_report.text(results, [])
+
+
+def test_pilot_seed_chooses_one_rate_that_is_not_compared() -> None:
+    model = checked(EXAMPLES / "vgg16_tf1.py")
+    backend = RateBackend()
+    results = run_plans(plan_for(model, model.findings), backend, Budget(seeds=8, steps=20), lambda *a: None)
+    pilots = [lr for _, seed, lr in backend.rates if seed == PILOT_SEED]
+    assert sorted(set(pilots)) == [0.005, 0.05, 0.5]
+    assert all(r.lr_choice == "pilot" and len(r.lrs) == len(r.arms) for r in results)
+    compared = {lr for _, seed, lr in backend.rates if seed != PILOT_SEED}
+    assert compared == {r.lrs[0] for r in results}
+
+
+def test_lr_option_sets_every_run_and_skips_the_pilot() -> None:
+    model = checked(EXAMPLES / "vgg16_tf1.py")
+    backend = RateBackend()
+    results = run_plans(
+        plan_for(model, model.findings), backend, Budget(seeds=8, steps=20, lr=0.01), lambda *a: None
+    )
+    assert {lr for _, _, lr in backend.rates} == {0.01}
+    assert all(seed != PILOT_SEED for _, seed, _ in backend.rates)
+    assert all(r.lr_choice == "--lr" and r.lrs == [0.01] * len(r.arms) for r in results)
+    assert "--lr" in probe_report.text(results, [])
+
+
+class SplitBackend(RateBackend):
+    """Your init trains best at 0.005, the advised one at 0.5: they disagree on the rate."""
+
+    def run(self, surrogate: Surrogate, arm: Arm, seed: int, budget: SpecBudget) -> ArmRun:
+        run = super().run(surrogate, arm, seed, budget)
+        best = 0.005 if arm.name == "yours" else 0.5
+        run.loss_final = (0.5 if budget.lr == best else 1.0) + 0.001 * ((seed * 7919) % 5)
+        return run
+
+
+def test_arms_that_disagree_on_the_rate_are_compared_at_each() -> None:
+    model = checked(EXAMPLES / "vgg16_tf1.py")
+    plans = [p for p in plan_for(model, model.findings) if p.kind == "train"]
+    backend = SplitBackend()
+    results = run_plans(plans, backend, Budget(seeds=8, steps=20), lambda *a: None)
+    assert len(results) == 2 * sum(len(p.setups) for p in plans)
+    assert all(len(set(r.lrs)) == 1 and r.lr_pilot_best == [0.005, 0.5] for r in results)
+    by_rate = {r.lrs[0]: r.verdict for r in results}
+    assert by_rate == {0.005: "worse", 0.5: "better"}  # each verdict is true at its own rate
+    assert all("changes with the learning rate (0.005: worse, 0.5: better)" in r.meaning for r in results)
+    text = probe_report.text(results, [])
+    assert "differ: yours 0.005, advised 0.5" in text and "learning rate 0.5" in results[-1].setup
 
 
 class DivergingBackend(FakeBackend):

@@ -1,4 +1,4 @@
-"""The TensorFlow backend of the probe: pairing, reproducibility, the metrics, bn_demo, run_model."""
+"""The TensorFlow backend of the probe: pairing, reproducibility, the metrics, run_model."""
 
 from __future__ import annotations
 
@@ -182,16 +182,6 @@ def test_lstm_forget_bias_arms(backend: TFBackend) -> None:
     expected = np.zeros(32, np.float32)
     expected[8:16] = 2.5  # gate order i, f, c, o
     np.testing.assert_array_equal(bias, expected)
-
-
-@pytest.mark.parametrize("kind", ["conv", "dense"])
-def test_bn_demo_bias_is_cancelled(backend: TFBackend, kind: str) -> None:
-    demo = backend.bn_demo(kind, 0)
-    assert set(demo) == {"max_output_change", "bias_grad_norm"}
-    assert 0.0 <= demo["max_output_change"] <= 1e-4
-    assert 0.0 <= demo["bias_grad_norm"] <= 1e-4
-    with pytest.raises(ValueError):
-        backend.bn_demo("lstm", 0)
 
 
 def small_cnn() -> keras.Model:

@@ -251,19 +251,6 @@ def test_lstm_arms_run() -> None:
     assert numbers(again) == pytest.approx(numbers(runs[2]), abs=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["conv", "dense"])
-def test_bn_demo_bias_is_cancelled(kind: str) -> None:
-    out = BACKEND.bn_demo(kind, 0)
-    assert set(out) == {"max_output_change", "bias_grad_norm"}
-    assert 0.0 <= out["max_output_change"] <= 1e-5
-    assert 0.0 <= out["bias_grad_norm"] <= 1e-5
-
-
-def test_bn_demo_unknown_kind() -> None:
-    with pytest.raises(ValueError):
-        BACKEND.bn_demo("lstm", 0)
-
-
 def small_cnn() -> nn.Module:
     torch.manual_seed(123)
     return nn.Sequential(

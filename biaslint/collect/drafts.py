@@ -225,7 +225,8 @@ def to_site(d: Draft, path: str, comment: str) -> BiasSite:
         layer_kind=kind,
         layer_name=name,
         init_kind=_BIAS_KIND.get(d.init.kind, d.init.kind),  # type: ignore[arg-type]
-        init_value=d.init.value,
+        # a fan-based init's number is a scale, not the stddev a bias kind's value means
+        init_value=None if d.init.kind in _BIAS_KIND else d.init.value,
         output_layer=out,
         activation=act,
         weight_init=weight,

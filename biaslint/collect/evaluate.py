@@ -67,7 +67,7 @@ def init_from_spec(spec: T.InitSpec, args: list[Value], kwargs: dict[str, Value]
                     return const_init(nums[0])  # type: ignore[arg-type]
             return Init("other")
         return const_init(n)
-    if spec.kind in ("normal", "truncated_normal"):
+    if spec.kind in ("normal", "truncated_normal", "variance_scaling"):  # a stddev, or a scale
         v = arg(args, kwargs, spec.pos, spec.kw, MISSING)
         n = number(v)
         return Init(spec.kind, n if n is not None else (spec.default if v is MISSING else None))

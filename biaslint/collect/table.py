@@ -791,7 +791,7 @@ INITIALIZERS: dict[str, InitSpec] = {
     ),
     "tensorflow.glorot_uniform_initializer": InitSpec("glorot_uniform"),
     "tensorflow.glorot_normal_initializer": InitSpec("glorot_normal"),
-    "tensorflow.variance_scaling_initializer": InitSpec("variance_scaling"),
+    "tensorflow.variance_scaling_initializer": InitSpec("variance_scaling", 0, "scale", 1.0),
     "tensorflow.orthogonal_initializer": InitSpec("orthogonal"),
     "slim.xavier_initializer": InitSpec("glorot_uniform"),
     "slim.xavier_initializer_conv2d": InitSpec("glorot_uniform"),
@@ -816,7 +816,7 @@ INITIALIZERS: dict[str, InitSpec] = {
     "keras.initializers.HeUniform": InitSpec("he_uniform"),
     "keras.initializers.LecunNormal": InitSpec("lecun_normal"),
     "keras.initializers.Orthogonal": InitSpec("orthogonal"),
-    "keras.initializers.VarianceScaling": InitSpec("variance_scaling"),
+    "keras.initializers.VarianceScaling": InitSpec("variance_scaling", 0, "scale", 1.0),
     "keras.initializers.glorot_uniform": InitSpec("glorot_uniform"),
     "keras.initializers.he_normal": InitSpec("he_normal"),
     # NumPy arrays as initial values
@@ -908,7 +908,7 @@ TORCH_INIT_FUNCS: dict[str, InitSpec] = {
     "timm.layers.trunc_normal_": InitSpec("truncated_normal", 2, "std", 1.0),
     "timm.layers.trunc_normal_tf_": InitSpec("truncated_normal", 2, "std", 1.0),
     "timm.layers.lecun_normal_": InitSpec("lecun_normal"),
-    "timm.layers.variance_scaling_": InitSpec("variance_scaling"),
+    "timm.layers.variance_scaling_": InitSpec("variance_scaling", 1, "scale", 1.0),
 }
 #: In-place tensor methods: ``t.fill_(v)`` etc. (positions count from the first argument)
 TENSOR_INIT_METHODS: dict[str, InitSpec] = {

@@ -73,8 +73,12 @@ class ProbeResult:
     meaning: str = ""
     #: the learning rate each arm trained at (chosen on the pilot seed, or ``--lr``)
     lrs: list[float] = field(default_factory=list)
-    #: the rates the pilot seed tried (empty with ``--lr``)
+    #: the rates the pilot seed tried (empty with ``--lr`` and ``--per-rate``)
     lr_grid: tuple[float, ...] = ()
+    #: how the rates were set: "pilot" (chosen on a pilot seed), "--lr", or "--per-rate"
+    lr_choice: str = "pilot"
+    #: each arm's best rate on the pilot seed; when they differ the arms are compared at each
+    lr_pilot_best: list[float] = field(default_factory=list)
 
 
 Progress = Callable[[str, int, int], None]
@@ -94,40 +98,100 @@ def stderr_progress(label: str, done: int, total: int) -> None:
 _WORKER_BACKEND: dict[str, Backend] = {}
 
 
-def _worker_run(task: tuple[str, Surrogate, Arm, int, Budget]) -> ArmRun:
-    name, surrogate, arm, seed, budget = task
+def _worker_backend(name: str) -> Backend:
     if name not in _WORKER_BACKEND:
         _WORKER_BACKEND[name] = load_backend(name)
-    return _WORKER_BACKEND[name].run(surrogate, arm, seed, budget)
+    return _WORKER_BACKEND[name]
 
 
-Task = tuple[int, int, int, int]  # (plan, setup, arm, seed)
-ArmKey = tuple[int, int, int]  # (plan, setup, arm)
+#: the module each backend's workers import: a forkserver loads it once, before any thread runs
+_BACKEND_MODULE = {"torch": "biaslint.probe.torch_backend", "tensorflow": "biaslint.probe.tf_backend"}
+
+
+def worker_pool(backend: str, jobs: int) -> ProcessPoolExecutor:
+    """Worker processes for ``backend``, one thread each, never forked from this process: a
+    process that has run TensorFlow (or OpenMP) has threads whose locks a fork copies held, and
+    the child hangs on its first operation (seen: the second probe of a run hung for good).
+    torch workers fork from a forkserver that imported torch and nothing else, so each starts in
+    milliseconds; TensorFlow starts threads at import, so its workers are spawned fresh."""
+    import multiprocessing
+
+    ctx: Any
+    if backend == "torch":
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([_BACKEND_MODULE[backend]])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=one_thread, initargs=(backend,))
+
+
+def one_thread(backend: str) -> None:
+    """Pool initializer: one intra-op thread per worker process, set before the framework starts
+    its thread pools (small models do not scale with threads, and two workers on two cores must
+    not oversubscribe them: that makes a run 5-8x slower)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _worker_run_many(task: tuple[str, Surrogate, list[tuple[Arm, int, Budget]]]) -> list[ArmRun]:
+    name, surrogate, runs = task
+    return _worker_backend(name).run_many(surrogate, runs)
+
+
 #: the pilot seed that picks each arm's learning rate; it is never one of the compared seeds
 PILOT_SEED = 9_999
+#: runs of one surrogate trained side by side by one ``run_many`` call (torch stacks them into
+#: one network). A fixed size, not one derived from --jobs, so that results never depend on how
+#: many processes there are; 8 keeps two workers busy on a two-arm probe of 8 seeds
+CHUNK = 8
 
 
-Runner = Callable[[list[tuple[Surrogate, Arm, int, Budget]], str], list[ArmRun]]
+Job = tuple[Surrogate, Arm, int, Budget]
+Runner = Callable[[list[Job], str], list[ArmRun]]
+
+
+def _chunks(jobs_list: list[Job]) -> list[tuple[Surrogate, list[tuple[Arm, int, Budget]]]]:
+    """Consecutive runs of one surrogate and one budget (the learning rate aside), at most
+    ``CHUNK`` to a chunk, in order."""
+    out: list[tuple[Surrogate, list[tuple[Arm, int, Budget]]]] = []
+    last: Optional[tuple[Surrogate, Budget]] = None
+    for surrogate, arm, seed, budget in jobs_list:
+        key = (surrogate, replace(budget, lr=None))
+        if key != last or len(out[-1][1]) >= CHUNK:
+            out.append((surrogate, []))
+            last = key
+        out[-1][1].append((arm, seed, budget))
+    return out
 
 
 @contextmanager
 def _runner(backend: Backend, jobs: int, progress: Progress) -> Iterator[Runner]:
-    """Runs in order, over ``jobs`` processes of one thread each when the backend can be rebuilt
-    by name (runs are independent, and small models do not scale with threads). One pool
-    serves the whole probe: each worker imports the framework and warms up once."""
-    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and backend.name in _EXTRAS else None
+    """Runs in order, in chunks of runs trained side by side, over ``jobs`` processes of one
+    thread each when the backend can be rebuilt by name (chunks are independent, and small
+    models do not scale with threads). One pool serves the whole probe: each worker imports the
+    framework and warms up once."""
+    pool = None
+    if jobs > 1 and backend.name in _EXTRAS:
+        pool = worker_pool(backend.name, jobs)
 
-    def run(jobs_list: list[tuple[Surrogate, Arm, int, Budget]], label: str) -> list[ArmRun]:
+    def run(jobs_list: list[Job], label: str) -> list[ArmRun]:
+        chunks = _chunks(jobs_list)
         out: list[ArmRun] = []
-        if pool is not None and len(jobs_list) > 1:
-            payload = [(backend.name, *job) for job in jobs_list]
-            for i, result in enumerate(pool.map(_worker_run, payload)):
-                out.append(result)
-                progress(label, i + 1, len(jobs_list))
-            return out
-        for i, (surrogate, arm, seed, b) in enumerate(jobs_list):
-            out.append(backend.run(surrogate, arm, seed, b))
-            progress(label, i + 1, len(jobs_list))
+        if pool is not None and len(chunks) > 1:
+            results = pool.map(_worker_run_many, [(backend.name, s, runs) for s, runs in chunks])
+        else:
+            results = (backend.run_many(s, runs) for s, runs in chunks)
+        for chunk in results:
+            out.extend(chunk)
+            progress(label, len(out), len(jobs_list))
         return out
 
     try:
@@ -137,55 +201,79 @@ def _runner(backend: Backend, jobs: int, progress: Progress) -> Iterator[Runner]
             pool.shutdown(cancel_futures=True)
 
 
-def _choose_rates(plans: list[Plan], budget: Budget, run: Runner) -> dict[ArmKey, float]:
-    """Each arm's learning rate: the best held-out loss on the pilot seed over the surrogate's
-    grid (or ``--lr`` for every arm). The pilot is left out of the test, so choosing a rate
-    per arm does not bias the comparison, and a rate that suits one init only is found."""
-    keys = [
-        (p, s, a)
-        for p, plan in enumerate(plans)
-        if plan.kind == "train"
-        for s in range(len(plan.setups))
-        for a in range(len(plan.arms))
-    ]
-    if budget.lr is not None:
-        return {k: budget.lr for k in keys}
+SetupKey = tuple[int, int]  # (plan, setup)
+
+
+def _setups(plans: list[Plan]) -> list[SetupKey]:
+    return [(p, s) for p, plan in enumerate(plans) if plan.kind == "train" for s in range(len(plan.setups))]
+
+
+Rates = dict[SetupKey, list[list[float]]]
+
+
+def _choose_rates(plans: list[Plan], budget: Budget, run: Runner, per_rate: bool) -> tuple[Rates, Rates]:
+    """For each setup, the rates to compare the arms at (every arm at the same rate, so that
+    the comparison is the bias's doing), and each arm's best rate on the pilot seed.
+
+    ``--lr``: that rate. ``per_rate``: every rate of the grid in turn. Otherwise a pilot seed
+    trains every arm at every rate of the grid, and ``rates.pick`` gives each arm its best
+    rate (one shared rate when one is near-best for all): one comparison when the arms agree,
+    one per rate when they do not, since an init that trains best at another rate than the
+    advice does is compared fairly only at each of them. The pilot is left out of the test,
+    so choosing the rate on it does not bias the comparison."""
+    from biaslint.probe import rates
+
+    keys = _setups(plans)
+    if budget.lr is not None or per_rate:
+        fixed = (budget.lr,) if budget.lr is not None else None
+        grids = {
+            (p, s): [[lr] * len(plans[p].arms) for lr in fixed or plans[p].setups[s][1].lr_grid()]
+            for p, s in keys
+        }
+        return grids, {}
     grid_jobs = []
-    for p, s, a in keys:
+    for p, s in keys:
         surrogate = plans[p].setups[s][1]
-        for lr in surrogate.lr_grid():
-            full = surrogate.budget(budget)
-            # half the steps: the grid is a decade apart, so the pilot only has to rank three
-            # clearly different rates; it costs 1.5 runs per arm instead of 3
-            pilot = replace(full, lr=lr, steps=max(full.steps // 2, min(full.steps, 50)))
-            grid_jobs.append((surrogate, plans[p].arms[a], PILOT_SEED, pilot))
-    runs = run(grid_jobs, "choosing learning rates")
-    chosen: dict[ArmKey, float] = {}
-    i = 0
-    for p, s, a in keys:
-        grid = plans[p].setups[s][1].lr_grid()
-        losses = [runs[i + j].loss_final for j in range(len(grid))]
-        i += len(grid)
-        finite = [(loss, lr) for loss, lr in zip(losses, grid) if math.isfinite(loss)]
-        chosen[(p, s, a)] = min(finite)[1] if finite else plans[p].setups[s][1].usual_lr
-    return chosen
+        for arm in plans[p].arms:
+            for lr in surrogate.lr_grid():
+                pilot = replace(surrogate.budget(budget), lr=lr, steps=surrogate.pilot_steps(budget))
+                grid_jobs.append((surrogate, arm, PILOT_SEED, pilot))
+    runs = iter(run(grid_jobs, "choosing learning rates"))
+    chosen: Rates = {}
+    best: Rates = {}
+    for p, s in keys:
+        surrogate = plans[p].setups[s][1]
+        grid = surrogate.lr_grid()
+        losses = [[next(runs).loss_final for _ in grid] for _ in plans[p].arms]
+        best[(p, s)] = [rates.pick(grid, losses, surrogate.margin, surrogate.usual_lr)]
+        chosen[(p, s)] = [[lr] * len(plans[p].arms) for lr in sorted(set(best[(p, s)][0]))]
+    return chosen, best
+
+
+Key = tuple[int, int, int, int, int]  # (plan, setup, rate assignment, arm, seed)
 
 
 def _train_all(
-    plans: list[Plan], backend: Backend, budget: Budget, jobs: int, progress: Progress
-) -> tuple[dict[Task, ArmRun], dict[ArmKey, float]]:
-    """Every (plan, setup, arm, seed) run, each arm at its own learning rate."""
+    plans: list[Plan], backend: Backend, budget: Budget, jobs: int, progress: Progress, per_rate: bool
+) -> tuple[dict[Key, ArmRun], Rates, Rates]:
+    """Every (plan, setup, rate assignment, arm, seed) run."""
     with _runner(backend, jobs, progress) as run:
-        rates = _choose_rates(plans, budget, run)
-        tasks: list[Task] = [(p, s, a, seed) for (p, s, a) in rates for seed in range(budget.seeds)]
-        label = "probing " + ", ".join(sorted({plans[t[0]].code for t in tasks}))
+        assignments, best = _choose_rates(plans, budget, run, per_rate)
+        keys: list[Key] = [
+            (p, s, k, a, seed)
+            for (p, s), rates in assignments.items()
+            for k, arm_rates in enumerate(rates)
+            for a in range(len(arm_rates))
+            for seed in range(budget.seeds)
+        ]
+        label = "probing " + ", ".join(sorted({plans[key[0]].code for key in keys}))
         jobs_list = []
-        for p, s, a, seed in tasks:
+        for p, s, k, a, seed in keys:
             surrogate = plans[p].setups[s][1]
-            run_budget = replace(surrogate.budget(budget), lr=rates[(p, s, a)])
+            run_budget = replace(surrogate.budget(budget), lr=assignments[(p, s)][k][a])
             jobs_list.append((surrogate, plans[p].arms[a], seed, run_budget))
         runs = run(jobs_list, label)
-    return dict(zip(tasks, runs)), rates
+    return dict(zip(keys, runs)), assignments, best
 
 
 def run_plans(
@@ -194,19 +282,23 @@ def run_plans(
     budget: Budget,
     progress: Progress = stderr_progress,
     jobs: Optional[int] = None,
+    per_rate: bool = False,
 ) -> list[ProbeResult]:
-    from biaslint.probe.stats import MIN_SEEDS, compare, decide
+    """Train every plan's arms and decide each comparison. ``per_rate``: instead of one rate
+    chosen on a pilot seed, compare the arms at every rate of the grid, one verdict per rate."""
+    from biaslint.probe import bn_demo
+    from biaslint.probe.stats import MIN_SEEDS, decide
 
     if budget.seeds < MIN_SEEDS:
         raise ProbeError(f"a probe needs at least {MIN_SEEDS} seeds to give a verdict (got {budget.seeds})")
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
-    runs, rates = _train_all(plans, backend, budget, jobs, progress)
+    runs, assignments, best = _train_all(plans, backend, budget, jobs, progress, per_rate)
     results: list[ProbeResult] = []
     for p, plan in enumerate(plans):
         if plan.kind == "skip":
             continue
         if plan.kind == "bn_demo":
-            demo = backend.bn_demo(plan.bn_kind, 0)
+            demo = bn_demo.demo(plan.bn_kind, 0)
             cancelled = demo["max_output_change"] <= 1e-4 and demo["bias_grad_norm"] <= 1e-4
             res = ProbeResult(
                 plan,
@@ -222,37 +314,76 @@ def run_plans(
             results.append(res)
             continue
         for s, (setup_name, surrogate) in enumerate(plan.setups):
-            arm_results = [
-                ArmResult(arm, [runs[(p, s, a, seed)] for seed in range(budget.seeds)])
-                for a, arm in enumerate(plan.arms)
-            ]
-            yours, advised = arm_results[0], arm_results[1]
-            worst = _worst(arm_results)
-            comp = compare(
-                [_finite(r.loss_final, worst) for r in yours.runs],
-                [_finite(r.loss_final, worst) for r in advised.runs],
-                surrogate.margin,
-                surrogate.chance_loss,
-            )
-            res = ProbeResult(
-                plan,
-                setup_name,
-                surrogate,
-                surrogate.budget(budget),
-                backend.name,
-                arm_results,
-                comp,
-                lrs=[rates[(p, s, a)] for a in range(len(plan.arms))],
-                lr_grid=() if budget.lr is not None else surrogate.lr_grid(),
-            )
-            results.append(res)
+            for k, arm_rates in enumerate(assignments[(p, s)]):
+                arm_results = [
+                    ArmResult(arm, [runs[(p, s, k, a, seed)] for seed in range(budget.seeds)])
+                    for a, arm in enumerate(plan.arms)
+                ]
+                comp = compare_arms(arm_results[0], arm_results[1], surrogate)
+                several = len(assignments[(p, s)]) > 1
+                name = f"{setup_name}, learning rate {arm_rates[0]:g}" if several else setup_name
+                pilot = budget.lr is None and not per_rate
+                res = ProbeResult(
+                    plan,
+                    name,
+                    surrogate,
+                    surrogate.budget(budget),
+                    backend.name,
+                    arm_results,
+                    comp,
+                    lrs=arm_rates,
+                    lr_grid=surrogate.lr_grid() if pilot else (),
+                    lr_choice="pilot" if pilot else ("--per-rate" if per_rate else "--lr"),
+                    lr_pilot_best=best[(p, s)][0] if pilot else [],
+                )
+                results.append(res)
     # one family: Holm's correction over every trained comparison of this run
     decide([r.comparison for r in results if r.comparison is not None])
     for res in results:
         if res.comparison is not None:
             res.verdict = res.comparison.outcome
         res.meaning = _meaning(res)
+    _note_rate_dependence(results)
     return results
+
+
+def _note_rate_dependence(results: list[ProbeResult]) -> None:
+    """A setup compared at several rates whose verdicts differ: say so on each, since then the
+    answer is "it depends on the learning rate", which no single verdict says."""
+    by_setup: dict[tuple[int, str], list[ProbeResult]] = {}
+    for r in results:
+        if r.comparison is not None and r.surrogate is not None:
+            by_setup.setdefault((id(r.plan), r.setup.split(", learning rate ")[0]), []).append(r)
+    for group in by_setup.values():
+        if len(group) > 1 and len({r.verdict for r in group}) > 1:
+            each = ", ".join(f"{r.lrs[0]:g}: {r.verdict}" for r in group)
+            for r in group:
+                r.meaning += (
+                    f". The verdict changes with the learning rate ({each}): on this surrogate the "
+                    "bias init matters less than the rate it is trained at"
+                )
+
+
+def compare_arms(yours: ArmResult, advised: ArmResult, surrogate: Surrogate) -> Comparison:
+    """The paired comparison of two arms of one surrogate: held-out loss (a diverged run scores
+    as the worst loss seen), and the accuracy difference for the classifiers (reported)."""
+    from biaslint.probe.stats import compare
+
+    worst = _worst([yours, advised])
+    accuracy = None
+    if surrogate.task != "adding_lstm":
+
+        def acc(arm: ArmResult) -> list[float]:
+            return [r.accuracy if r.accuracy is not None else math.nan for r in arm.runs]
+
+        accuracy = (acc(yours), acc(advised))
+    return compare(
+        [_finite(r.loss_final, worst) for r in yours.runs],
+        [_finite(r.loss_final, worst) for r in advised.runs],
+        surrogate.margin,
+        surrogate.chance_loss,
+        accuracy,
+    )
 
 
 def _worst(arms: list[ArmResult]) -> float:
@@ -267,6 +398,14 @@ def _finite(value: float, worst: float) -> float:
 
 def _diverged(arm: ArmResult) -> int:
     return sum(not math.isfinite(r.loss_final) for r in arm.runs)
+
+
+def _margins(comp: Comparison) -> str:
+    """What "the same" means here, and whether a difference inside it was significant."""
+    text = f"loss within ±{comp.margin:g}"
+    if comp.outcome == "equivalent" and comp.significant:
+        text += f"; the difference of {comp.effect:+.3f} is significant, but smaller than that"
+    return text
 
 
 def _pct(x: Optional[float]) -> str:
@@ -323,12 +462,12 @@ def _meaning(res: ProbeResult) -> str:
             )
     elif res.verdict == "equivalent":
         text = (
-            f"the two inits train to the same loss within ±{comp.margin:g} ({losses}{dead}): bias init "
+            f"the two inits train to the same {_margins(comp)} ({losses}{dead}): bias init "
             "matters little here, as CS231n says it usually does next to weight init"
         )
     else:
         text = (
-            f"inconclusive: the difference is neither shown nor ruled out to within ±{comp.margin:g} "
+            f"inconclusive: no difference is shown, and none is ruled out ({_margins(comp)}) "
             f"({losses}{dead}); more seeds (--seeds) or steps (--steps) may decide it"
         )
     return text
@@ -366,6 +505,8 @@ def to_json(results: list[ProbeResult]) -> dict[str, Any]:
         if r.surrogate is not None:
             setup["optimiser"] = r.surrogate.optimiser
             setup["lr_grid"] = list(r.lr_grid)
+            setup["lr_choice"] = r.lr_choice
+            setup["lr_pilot_best"] = r.lr_pilot_best
         for arm, lr in zip(arms, r.lrs):
             arm["lr"] = lr
         probes.append(
@@ -391,14 +532,17 @@ def to_json(results: list[ProbeResult]) -> dict[str, Any]:
                     "correction": "Holm, over every probe of this run",
                     "equivalence_margin": comp.margin,
                     "p_equivalent": comp.p_equivalent,
+                    "accuracy_effect": comp.accuracy_effect,
                     "n": comp.n,
                 },
                 "meaning": r.meaning,
                 "not_measured": NOT_MEASURED,
             }
         )
-    # version 2: verdicts better/worse/equivalent/inconclusive, t-interval, Holm, rates per arm
-    return {"version": 2, "probes": probes}
+    # version 3: effect.accuracy_effect, setup.lr_choice / lr_pilot_best, one
+    # probe per rate (--per-rate, or arms whose best rates differ); version 2: verdicts
+    # better/worse/equivalent/inconclusive, t-interval, Holm
+    return {"version": 3, "probes": probes}
 
 
 NOT_MEASURED = "small surrogate on bundled digits (or a synthetic task); your full model and data may differ"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from biaslint.model import BiasSite, FileModel, Finding, Init
-from biaslint.probe.spec import Arm, BiasInit, Layer, Surrogate, Task
+from biaslint.probe.spec import WEIGHT_KINDS, Arm, BiasInit, Layer, Surrogate, Task
 
 #: rules whose advice a trained surrogate can test, and how
 VALUE_RULES = frozenset({"BIA101", "BIA102", "BIA103", "BIA104", "BIA105", "BIA301", "BIA302"})
@@ -24,7 +24,10 @@ NOT_PROBED_WHY = {
     "BIA404": "no highway surrogate yet",
     "BIA601": "no norm-shift surrogate yet",
 }
-MAX_CONV, MAX_DENSE = 4, 3
+#: hidden layers a surrogate keeps: up to 12 in all (deeper models are thinned evenly, keeping
+#: the flagged layers), of which at most 3 dense. Depth is part of what an init does: a fixed
+#: weight stddev that trains 3 layers can leave 12 stuck at chance
+MAX_DEPTH, MAX_DENSE = 12, 3
 PRIOR = 0.1  # positive rate of the binary surrogate task ("is it a 0?")
 
 
@@ -92,8 +95,10 @@ def _scaled(site: BiasSite) -> int:
     elif site.kernel_shape and site.kernel_shape[-1]:
         width = site.kernel_shape[-1]
     if site.layer_kind == "conv":
-        return 16 if width is None else max(8, min(32, width // 8))
-    return 64 if width is None else max(16, min(128, width // 32))
+        return 16 if width is None else max(8, min(16, width // 16))
+    # dense layers are cheap, and a narrow one is a bottleneck on the 64-pixel digits whose
+    # seed noise hides a real difference: a quarter of the width, 32 to 128 units
+    return 64 if width is None else max(32, min(128, width // 4))
 
 
 def _activation(site: BiasSite) -> str:
@@ -127,7 +132,13 @@ def _pick(sites: list[BiasSite], cap: int, keep: set[int]) -> list[BiasSite]:
     return sorted(chosen, key=lambda s: s.line)
 
 
-def _weight_setups(sites: list[BiasSite]) -> list[tuple[str, tuple[str, Optional[float]]]]:
+#: rules whose answer depends on the weights' scale: a positive bias is AlexNet's remedy for
+#: small fixed-stddev weights, so under those the advice is also tried with He weights. A
+#: negative bias or a bias before sigmoid is not about the weight scale: one setup
+WEIGHT_DEPENDENT = frozenset({"BIA101", "BIA301", "BIA302"})
+
+
+def _weight_setups(code: str, sites: list[BiasSite]) -> list[tuple[str, tuple[str, Optional[float]]]]:
     wi = next((s.weight_init for s in sites if s.weight_init is not None), None)
     framework = sites[0].framework if sites else "torch"
     if wi is None:
@@ -136,8 +147,15 @@ def _weight_setups(sites: list[BiasSite]) -> list[tuple[str, tuple[str, Optional
         )
         return [("your weight init (framework default)", own)]
     own = (wi.kind, wi.value)
+    if wi.kind not in WEIGHT_KINDS:  # "loaded" from a checkpoint, or not known statically
+        default = ("default", None) if framework == "torch" else ("glorot_uniform", None)
+        return [(f"your weight init is {wi.kind}: the framework default stands in", default)]
     setups = [(f"your weight init ({Init(wi.kind, wi.value).describe()})", own)]
-    if wi.kind in ("normal", "truncated_normal", "uniform") and wi.value is not None:
+    if (
+        code in WEIGHT_DEPENDENT
+        and wi.kind in ("normal", "truncated_normal", "uniform")
+        and wi.value is not None
+    ):
         setups.append(("He (fan-in scaled) weight init", ("he_normal", None)))
     return setups
 
@@ -183,8 +201,8 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
     # re-init (``nn.init.constant_(self.fc.bias, -1)``, ``.data.fill_``) is about the layer it
     # re-initialises, so that is the one the advised arm changes
     flagged = {line for f in findings if f.site is not None for line in _constructed_at(f.site)}
-    convs = _pick([s for s in hidden if s.layer_kind == "conv"], MAX_CONV, flagged)
     denses = _pick([s for s in hidden if s.layer_kind == "dense"], MAX_DENSE, flagged)
+    convs = _pick([s for s in hidden if s.layer_kind == "conv"], MAX_DEPTH - len(denses), flagged)
     chosen = convs + denses
     if not chosen:
         chosen = [site] if site.layer_kind in ("conv", "dense") and site not in (output,) else []
@@ -208,7 +226,7 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
         if default not in (advised, yours):
             arms.append(Arm("framework default", tuple(default)))
     setups = []
-    for name, weight in _weight_setups([site, *chosen]):
+    for name, weight in _weight_setups(code, [site, *chosen]):
         setups.append(
             (
                 name,

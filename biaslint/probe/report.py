@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from biaslint.probe import NOT_MEASURED, ProbeResult
+from biaslint.probe.stats import Comparison
 from biaslint.report import printable
 
 
@@ -24,6 +26,33 @@ def _covered(r: ProbeResult) -> str:
     return ", ".join(parts)
 
 
+def _equivalence(comp: Comparison) -> str:
+    """``accuracy yours - advised -1.2 points; equivalence margin ±0.05``"""
+    margin = f"equivalence margin ±{comp.margin:g}"
+    if comp.accuracy_effect is None or math.isnan(comp.accuracy_effect):
+        return margin
+    return f"accuracy yours - advised {comp.accuracy_effect * 100:+.1f} points; {margin}"
+
+
+def _rates(r: ProbeResult) -> str:
+    """Which rate the arms trained at, and why."""
+    grid = ", ".join(f"{x:g}" for x in r.lr_grid)
+    rate = f"learning rate {r.lrs[0]:g} for every arm" if r.lrs else "learning rate -"
+    if r.lr_choice == "--lr":
+        return f"{rate} (--lr)"
+    if r.lr_choice == "--per-rate":
+        every = ", ".join(f"{x:g}" for x in (r.surrogate.lr_grid() if r.surrogate else ()))
+        return f"{rate} (one rate of the grid {every}: --per-rate)"
+    if len(set(r.lr_pilot_best)) > 1:
+        best = ", ".join(f"{a.arm.name} {lr:g}" for a, lr in zip(r.arms, r.lr_pilot_best))
+        return (
+            f"{rate} (the arms' best of {grid} on a pilot seed not compared differ: {best}; "
+            "so they are compared at each)"
+        )
+    margin = f"±{r.surrogate.margin:g}" if r.surrogate else "the margin"
+    return f"{rate} (within {margin} of each arm's best of {grid} on a pilot seed not compared)"
+
+
 def text(results: list[ProbeResult], skipped: list[str]) -> str:
     out: list[str] = []
     for r in results:
@@ -34,13 +63,10 @@ def text(results: list[ProbeResult], skipped: list[str]) -> str:
                 f"  surrogate: {r.surrogate.describe()}; {r.budget.seeds} seeds x {r.budget.steps} "
                 f"steps, {r.backend}"
             )
-            rates = ", ".join(f"{a.arm.name} {lr:g}" for a, lr in zip(r.arms, r.lrs))
-            how = (
-                f"each arm's best of {', '.join(f'{x:g}' for x in r.lr_grid)} on a pilot seed not compared"
-                if r.lr_grid
-                else "--lr"
-            )
-            out.append(f"  optimiser: {r.surrogate.optimiser}, learning rate {rates} ({how})")
+            out.append(f"  optimiser: {r.surrogate.optimiser}, {_rates(r)}")
+        elif r.lrs:  # --model
+            how = "--lr" if r.budget.lr is not None else "fixed for --model; --lr sets it"
+            out.append(f"  optimiser: SGD (momentum 0.9), learning rate {r.lrs[0]:g} for both arms ({how})")
         if r.arms:  # the surrogate's arms, or your model's (--model)
             out.append(
                 f"  {'arm':<18} {'bias init':<30} {'loss@init':>9} {'loss@end':>9} {'accuracy':>9} "
@@ -58,7 +84,7 @@ def text(results: list[ProbeResult], skipped: list[str]) -> str:
             stats = (
                 f" (held-out loss yours - advised: {comp.effect:+.3f}, 95% t-interval "
                 f"[{comp.ci_low:+.3f}, {comp.ci_high:+.3f}]; {comp.test} p = {comp.p_value:.3f}, "
-                f"Holm-adjusted {comp.p_adjusted:.3f}; equivalence margin ±{comp.margin:g}; n = {comp.n})"
+                f"Holm-adjusted {comp.p_adjusted:.3f}; {_equivalence(comp)}; n = {comp.n})"
             )
             if comp.reason:
                 stats = f": {comp.reason}{stats}"

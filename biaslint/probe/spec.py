@@ -10,11 +10,35 @@ Backends (``torch_backend``, ``tf_backend``) implement ``Backend.run``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Optional, Protocol
 
 Task = Literal["digits_cnn", "digits_mlp", "adding_lstm", "bn_demo"]
 
+#: the weight inits both backends build (``Surrogate.weight_init``); "variance_scaling" takes its
+#: scale (stddev sqrt(scale / fan_in), TF1's and Keras's VarianceScaling in fan-in mode), the
+#: fixed ones their stddev or half-width. A file's init outside this set is probed with the
+#: framework's default, and the setup says so
+WEIGHT_KINDS = frozenset(
+    {
+        "default",
+        "normal",
+        "truncated_normal",
+        "uniform",
+        "he_normal",
+        "he_uniform",
+        "glorot_uniform",
+        "glorot_normal",
+        "lecun_normal",
+        "lecun_uniform",
+        "orthogonal",
+        "variance_scaling",
+        "zeros",
+        "ones",
+        "constant",
+    }
+)
 #: weight inits given as a fixed stddev (or half-width), whose gain depends on the fan-in
 FIXED_STD = frozenset({"normal", "truncated_normal", "trunc_normal", "uniform"})
 #: the bias init of one layer in one arm: ("zeros"|"ones"|"constant"|"normal"|"truncated_normal"|
@@ -57,6 +81,13 @@ class Surrogate:
 
     def budget(self, budget: Budget) -> Budget:
         return replace(budget, steps=max(budget.steps, self.min_steps))
+
+    def pilot_steps(self, budget: Budget) -> int:
+        """Steps of a pilot run that ranks the learning rates: half the run where the rates show
+        early (they are a decade apart), all of it where the arms only separate late (the LSTM:
+        at half its steps every rate still sits at the target variance, and the ranking is noise)."""
+        steps = self.budget(budget).steps
+        return steps if self.min_steps else max(steps // 2, min(steps, 50))
 
     @property
     def optimiser(self) -> str:
@@ -131,9 +162,20 @@ class Arm:
     def describe(self) -> str:
         if self.forget_bias is not None:
             return f"forget-gate bias {self.forget_bias:g}"
-        hidden = " ".join(_fmt(init) for i, init in self.biases if i >= 0)
+        hidden = _runs([_fmt(init) for i, init in self.biases if i >= 0])
         out = next((_fmt(init) for i, init in self.biases if i == -1), "0")
         return f"hidden [{hidden}], out {out}" if hidden else f"out {out}"
+
+
+def _runs(values: list[str]) -> str:
+    """``0 0 0 1 1`` as ``0 (x3) 1 (x2)``: a deep arm still fits its column."""
+    groups: list[tuple[str, int]] = []
+    for v in values:
+        if groups and groups[-1][0] == v:
+            groups[-1] = (v, groups[-1][1] + 1)
+        else:
+            groups.append((v, 1))
+    return " ".join(f"{v} (x{n})" if n != 1 else v for v, n in groups)
 
 
 def _fmt(init: BiasInit) -> str:
@@ -155,13 +197,16 @@ class ArmRun:
     curve: list[float] = field(default_factory=list)  # training loss, one point per logged step
 
 
-@dataclass
+@dataclass(frozen=True)
 class Budget:
     #: 8 pairs: the exact sign-flip test's smallest p-value is 1/128, so a clear difference stays
     #: significant after Holm's correction over up to 6 probes of one run (with 6 pairs it is
     #: 1/32, and two probes would already leave nothing that can pass)
     seeds: int = 8
     steps: int = 200
+    #: 64: batches of 32 would save a quarter of the time of a deep surrogate but double the
+    #: seed-to-seed spread of the final loss (A/A: sd 0.032 against 0.014 nats), and so the
+    #: seeds a verdict needs
     batch_size: int = 64
     #: None: each arm's rate is chosen on a pilot seed from the surrogate's grid; a number
     #: (``--lr``) is used as it is for every arm
@@ -176,9 +221,8 @@ class Backend(Protocol):
         """Train ``arm`` of ``surrogate`` from ``seed``; equal seeds give equal weights and batches."""
         ...
 
-    def bn_demo(self, kind: str, seed: int) -> dict[str, float]:
-        """BIA201: a layer with bias into batch norm. Returns ``max_output_change`` (how much the
-        normalised output moves when the bias changes from 0 to 1) and ``bias_grad_norm``."""
+    def run_many(self, surrogate: Surrogate, runs: Sequence[tuple[Arm, int, Budget]]) -> list[ArmRun]:
+        """``run`` for each (arm, seed, budget), in order; a backend may train them side by side."""
         ...
 
     def run_model(

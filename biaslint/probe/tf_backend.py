@@ -139,6 +139,9 @@ def weight_initializer(init: tuple[str, Optional[float]], seed: int) -> keras.in
     }
     if kind in named:
         return named[kind](seed=seed)
+    if kind == "variance_scaling":
+        scale = 1.0 if value is None else float(value)
+        return ki.VarianceScaling(scale, "fan_in", "truncated_normal", seed=seed)
     if kind in ("zeros", "constant", "ones"):
         return ki.Constant(_constant(kind, value))
     raise ValueError(f"unknown weight init {kind!r}")
@@ -270,7 +273,7 @@ def _construct(surrogate: Surrogate, inits: Inits) -> tuple[keras.Model, keras.M
         model = keras.Model(inputs, out, name="adding_lstm")
         return model, keras.Model(inputs, [out], name="evaluation")
     if surrogate.task not in ("digits_cnn", "digits_mlp"):
-        raise ValueError(f"task {surrogate.task!r} is not trained by run(); see bn_demo()")
+        raise ValueError(f"task {surrogate.task!r} is not trained by run(); see probe/bn_demo.py")
     flat = surrogate.task == "digits_mlp"
     inputs = keras.Input((64,) if flat else (8, 8, 1), name="digits")
     x = inputs
@@ -713,39 +716,9 @@ class TFBackend:
             net.reset(arm, seed)
             return net.trainer.run(seed, budget)
 
-    def bn_demo(self, kind: str, seed: int) -> dict[str, float]:
-        """A conv (``Conv2D(8, 3)``) or dense (``Dense(32)``) layer with bias, then batch norm in
-        training mode, on a batch of digits: how much the normalised output and the bias
-        gradient change between bias 0 and bias 1 (same weights, same batch)."""
-        _deterministic()
-        kind = kind.lower()
-        x_train = data.digits()[0]
-        rng = np.random.RandomState(seed)
-        rows = rng.choice(len(x_train), 128, replace=False)
-        kernel = keras.initializers.GlorotUniform(seed=_derive(seed, 0, _KERNEL))
-        layer: keras.layers.Layer
-        if kind == "conv":
-            layer, x = keras.layers.Conv2D(8, 3, kernel_initializer=kernel), x_train[rows][..., None]
-        elif kind in ("dense", "linear", "fc"):
-            layer, x = keras.layers.Dense(32, kernel_initializer=kernel), x_train[rows].reshape(-1, 64)
-        else:
-            raise ValueError(f"bn_demo: unknown layer kind {kind!r} (conv or dense)")
-        norm = keras.layers.BatchNormalization()
-        x = tf.constant(x, tf.float32)
-        out_shape = norm(layer(x), training=True).shape
-        weights = tf.constant(rng.randn(*out_shape[1:]).astype(np.float32))
-        outputs, grad_norms = [], []
-        for bias in (0.0, 1.0):
-            layer.bias.assign(tf.fill(layer.bias.shape, bias))
-            with tf.GradientTape() as tape:
-                y = norm(layer(x), training=True)
-                loss = tf.reduce_mean(y * weights)  # mean-reduced, as a training loss is
-            grad_norms.append(float(tf.norm(tape.gradient(loss, layer.bias))))
-            outputs.append(y.numpy())
-        return {
-            "max_output_change": float(np.abs(outputs[1] - outputs[0]).max()),
-            "bias_grad_norm": max(grad_norms),
-        }
+    def run_many(self, surrogate: Surrogate, runs: Sequence[tuple[Arm, int, Budget]]) -> list[ArmRun]:
+        """One after the other: each run is already one traced ``tf.function`` call."""
+        return [self.run(surrogate, arm, seed, budget) for arm, seed, budget in runs]
 
     def run_model(
         self,

@@ -57,6 +57,11 @@ def build_seeded(factory: Any, seed: int) -> Any:
     return factory()
 
 
+#: the rate of both arms on your model, unless --lr says otherwise: no pilot, since every
+#: training of your model runs your code again
+MODEL_LR = 0.05
+
+
 def variant_for(code: str, kind: str) -> dict[str, BiasInit]:
     if code == "BIA501":
         return {"output": ("constant", -math.log((1 - PRIOR) / PRIOR))}
@@ -98,7 +103,8 @@ def probe_model(
         setup = (
             f"your model {spec} on synthetic inputs {list(input_shape)} ({', '.join(advised)} biases changed)"
         )
-        res = ProbeResult(plan, setup, None, budget, name, arms, comp)
+        lr = budget.lr if budget.lr is not None else MODEL_LR
+        res = ProbeResult(plan, setup, None, budget, name, arms, comp, lrs=[lr, lr], lr_choice="--model")
         res.meaning = (
             "memorising synthetic data with your architecture: "
             f"final loss {arms[0].mean('loss_final'):.3f} (as built) vs {arms[1].mean('loss_final'):.3f} "
