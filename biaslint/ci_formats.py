@@ -82,8 +82,8 @@ def sarif(result: RunResult) -> str:
     notifications = [
         {
             "level": "error",
-            "message": {"text": e.message},
-            "locations": [_location(e.path, 0, 0)],
+            "message": {"text": f"{e.code} {e.message}"},
+            "locations": [_location(e.path, e.line, e.col)],
         }
         for e in result.errors
     ]
@@ -132,7 +132,9 @@ def github(result: RunResult) -> str:
     """One workflow command per finding and per file that could not be analysed."""
     out = [_github_finding(f) for f in result.findings]
     for e in result.errors:
-        out.append(f"::error file={_escape_property(e.path)},title=biaslint::{_escape_data(e.message)}")
+        where = f",line={e.line},col={e.col + 1}" if e.line > 0 else ""
+        title = f"biaslint {e.code}"
+        out.append(f"::error file={_escape_property(e.path)}{where},title={title}::{_escape_data(e.message)}")
     return "\n".join(out)
 
 

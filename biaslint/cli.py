@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     chk.add_argument("--statistics", action="store_true", help="count findings per code at the end")
+    chk.add_argument(
+        "--show-reasons",
+        action="store_true",
+        help="print why each finding matters, with its sources, under it (always in JSON and SARIF)",
+    )
+    chk.add_argument(
+        "--show-source", action="store_true", help="print each finding's source line, with a caret"
+    )
     chk.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     chk.add_argument(
         "--config",
@@ -294,7 +302,12 @@ def _check(args: argparse.Namespace) -> int:
         _out(ci_formats.sarif(result) if args.format == "sarif" else ci_formats.github(result))
     else:
         text = report.findings_text(
-            result, report.use_colour(args.color), args.statistics, {c: r.title for c, r in RULES.items()}
+            result,
+            report.use_colour(args.color),
+            args.statistics,
+            {c: r.title for c, r in RULES.items()},
+            reasons=args.show_reasons,
+            source=args.show_source,
         )
         if text:
             _out(text)

@@ -113,11 +113,23 @@ class BiasSite:
 
 @dataclass
 class FileError:
+    """A file biaslint could not analyse. ``code`` is flake8's: E999 for a syntax error, at its
+    line and column (``col`` 0-based, as a finding's); E902 for the rest, at line 0."""
+
     path: str
     message: str
+    line: int = 0
+    col: int = 0
+    code: str = "E902"
 
-    def to_json(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -133,6 +145,8 @@ class Finding:
     site: Optional[BiasSite] = None
     fix: Optional[str] = None
     probe: Optional[str] = None  # the probe's verdict, with ``check --probe``
+    #: why it matters, with sources (``message`` is the short headline)
+    reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -142,6 +156,7 @@ class Finding:
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
+            "reason": self.reason,
             # how the flagged site is known to be a bias (see BiasSite.evidence)
             "evidence": self.site.evidence if self.site is not None else None,
         }

@@ -21,9 +21,10 @@ import json
 import math
 import os
 import sys
+import tokenize
 import unicodedata
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any, Optional, TextIO
 
 from biaslint.engine import RunResult
 from biaslint.model import BiasSite, FileError, Finding
@@ -144,7 +145,8 @@ def finding_line(f: Finding, colour: bool = False) -> str:
 
 
 def error_line(e: FileError) -> str:
-    return f"{printable(e.path)}:0:1: E902 {printable(e.message)}"
+    """flake8's layout too: E999 at a syntax error's line and column, E902 at line 0."""
+    return f"{printable(e.path)}:{e.line}:{e.col + 1}: {e.code} {printable(e.message)}"
 
 
 def summary(result: RunResult) -> str:
@@ -162,9 +164,28 @@ def summary(result: RunResult) -> str:
     return text
 
 
-def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dict[str, str]) -> str:
+def findings_text(
+    result: RunResult,
+    colour: bool,
+    statistics: bool,
+    titles: dict[str, str],
+    reasons: bool = False,
+    source: bool = False,
+) -> str:
+    """One line per finding; ``reasons`` adds why it matters under it, ``source`` the line of
+    code with a caret under the column (as ruff's ``--show-source`` / flake8's ``--show-source``)."""
     findings = sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
-    lines = [finding_line(f, colour) for f in findings]
+    lines: list[str] = []
+    sources = _SourceLines()
+    for f in findings:
+        lines.append(finding_line(f, colour))
+        if source:
+            code = sources.line(f.path, f.line)
+            if code is not None:
+                shown = printable(code.expandtabs(1))
+                lines.extend([f"    {shown}", f"    {' ' * min(f.col, len(shown))}^"])
+        if reasons and f.reason:
+            lines.append(f"    why: {printable(f.reason)}")
     lines.extend(error_line(e) for e in result.errors)
     if statistics and findings:
         counts = Counter(f.code for f in findings)
@@ -173,9 +194,29 @@ def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dic
     return "\n".join(lines)
 
 
+class _SourceLines:
+    """The lines of the files that findings point at, each file read once (as Python reads it:
+    a PEP 263 cookie is honoured); None when a file cannot be read again."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, Optional[list[str]]] = {}
+
+    def line(self, path: str, number: int) -> Optional[str]:
+        if path not in self._files:
+            try:
+                with tokenize.open(path) as fh:
+                    self._files[path] = fh.read().splitlines()
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                self._files[path] = None
+        lines = self._files[path]
+        return lines[number - 1] if lines is not None and 0 < number <= len(lines) else None
+
+
 def findings_json(result: RunResult) -> str:
+    # version 3: "message" is a short headline and "reason" says why; errors carry line, col and
+    # code (E999 for syntax errors); version 2 added "evidence"
     doc = {
-        "version": 2,
+        "version": 3,
         "findings": [
             f.to_json() for f in sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
         ],

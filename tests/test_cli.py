@@ -48,7 +48,7 @@ def test_paths_stay_as_given(capsys: pytest.CaptureFixture[str], monkeypatch: py
 @pytest.mark.parametrize(
     ("name", "needle"),
     [
-        ("syntax_error.py", "syntax error at line"),
+        ("syntax_error.py", "syntax error: "),
         ("python2.py", "Python 2"),
         ("latin1.py", "not valid UTF-8"),
         ("empty.py", "empty file"),

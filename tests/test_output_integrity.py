@@ -76,7 +76,9 @@ def test_inventory_json_has_no_nan_tokens_and_keeps_the_value() -> None:
     assert last["init_value"] == 0.5 and "init_value_text" not in last
     assert last["forget_bias"] is None and last["forget_bias_text"] == "inf"
     assert last["weight_init"] == {"kind": "normal", "scale": 0.5}
-    assert doc["errors"] == [{"path": "bad.py", "message": "syntax error at line 1"}]
+    assert doc["errors"] == [
+        {"path": "bad.py", "line": 0, "col": 0, "code": "E902", "message": "syntax error at line 1"}
+    ]
 
 
 def test_findings_json_has_no_nan_tokens() -> None:

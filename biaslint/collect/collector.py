@@ -55,7 +55,8 @@ def analyse_source(path: str, data: bytes, project: bool = False) -> FileModel:
             warnings.simplefilter("ignore")
             tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
-        return FileModel(path, error=FileError(path, _syntax_message(exc, source)))
+        line, col = exc.lineno or 0, max((exc.offset or 1) - 1, 0)
+        return FileModel(path, error=FileError(path, _syntax_message(exc, source), line, col, "E999"))
     except (ValueError, RecursionError, MemoryError) as exc:
         return FileModel(path, error=FileError(path, f"cannot parse: {exc}"))
     crasher = parser_crasher(tree)
@@ -133,8 +134,8 @@ def _chained(node: ast.AST) -> ast.AST | None:
 
 
 def _syntax_message(exc: SyntaxError, source: str) -> str:
-    where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+    """``syntax error: <Python's message>``; the line and column go in the error's location."""
     msg = exc.msg
     if any(h in msg for h in _PY2_HINTS) or _PY2_SYNTAX.search(source):
-        return f"syntax error at {where}: {msg} (this looks like Python 2 code, which is not supported)"
-    return f"syntax error at {where}: {msg}"
+        return f"syntax error: {msg} (this looks like Python 2 code, which is not supported)"
+    return f"syntax error: {msg}"

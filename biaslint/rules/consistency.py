@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from biaslint.model import BiasSite, Finding
-from biaslint.rules.registry import HIDDEN_KINDS, Context, constant, fmt, rule, weight_text
+from biaslint.rules.registry import HIDDEN_KINDS, Context, constant, fmt, rule, short, weight_text
 
 _VGG = """
 import tensorflow as tf
@@ -82,10 +82,10 @@ def kinds_differ(ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             first,
             "BIA301",
-            f"in {scope}, hidden conv biases start at {conv_txt} but fully-connected ones at {dense_txt}"
-            f"{weight_text(first)}: "
-            "AlexNet's heuristic (AlexNet §5) copied along; VGG used zeros throughout (VGG §3.1) and bias "
-            f"init matters far less than weight init (CS231n){tail}",
+            f"in {short(scope)}: conv biases start at {short(conv_txt, 12)}, fully-connected at "
+            f"{short(dense_txt, 12)}",
+            f"AlexNet's heuristic (AlexNet §5) copied along{weight_text(first)}; VGG used zeros "
+            f"throughout (VGG §3.1) and bias init matters far less than weight init (CS231n){tail}",
         )
 
 
@@ -129,8 +129,9 @@ def values_differ_within_kind(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 odd,
                 "BIA302",
-                f"in {scope}, hidden {kind} biases start at different constants ({listing}); deliberate in "
-                "AlexNet (§5), often a slip elsewhere: say why in a comment or use one value",
+                f"in {short(scope)}: {kind} biases start at different constants ({short(listing, 24)})",
+                f"the hidden {kind} biases start at {listing}: deliberate in AlexNet (§5), often a slip "
+                "elsewhere: say why in a comment or use one value",
             )
 
 
@@ -159,7 +160,7 @@ def model(x):
 @rule(
     "BIA303",
     "one blanket constant everywhere",
-    "info",
+    "warning",
     value_rule=True,
     what="Flags a helper such as `bias_variable(shape)` returning `tf.constant(0.1, shape=shape)` that "
     "initialises every layer of a model, the output layer included (the TF 'Deep MNIST for "
@@ -211,7 +212,7 @@ def blanket_constant(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 end,
                 "BIA303",
-                f"{helper}() gives every bias in {scope} the constant {fmt(value)}, {where} included: "
+                f"{short(helper, 20)}() starts every bias in {short(scope, 20)} at {fmt(value)}, {where} too",
                 f"{effect}; keep the helper for hidden layers (TF Deep MNIST tutorial lineage)",
-                "warning" if risky else None,
+                None if risky else ("info", "harmless here"),
             )

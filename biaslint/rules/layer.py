@@ -54,8 +54,9 @@ def bias_before_batchnorm(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA201",
-                f"{s.layer_kind} bias feeds batch norm, whose mean subtraction cancels it: "
-                f"{flag} saves the parameter (Ioffe & Szegedy 2015 §3.2)",
+                f"{s.layer_kind} bias feeds batch norm, which cancels it",
+                f"the norm's mean subtraction removes any per-channel constant: {flag} saves the "
+                "parameter (Ioffe & Szegedy 2015 §3.2)",
             )
 
 
@@ -93,8 +94,9 @@ def shape_mismatch(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA202",
-                f"bias shape {list(shape)} broadcasts against [batch, {shape[0]}] "
-                f"into a square tensor; use shape [{shape[0]}]",
+                f"bias shape {list(shape)} broadcasts against [batch, {shape[0]}] into a square tensor",
+                f"adding a [{shape[0]}, 1] column to [batch, {shape[0]}] outputs broadcasts instead of "
+                f"failing; use shape [{shape[0]}]",
             )
             continue
         kernel = s.kernel_shape
@@ -106,8 +108,8 @@ def shape_mismatch(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA202",
-                f"bias has length {shape[0]} but its kernel {list(kernel)} has "
-                f"{out} outputs; use shape [{out}]",
+                f"bias has length {shape[0]} but its kernel {list(kernel)} has {out} outputs",
+                f"the add fails at run time, or broadcasts wrongly; use shape [{out}]",
             )
 
 
@@ -150,17 +152,22 @@ def dtype_mismatch(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA203",
-                f"bias dtype is {dtype} (an integer literal); layers compute in "
-                "float32: write 0.0, or pass dtype=tf.float32",
+                f"bias dtype is {dtype} (an integer literal)",
+                "layers compute in float32: write 0.0, or pass dtype=tf.float32",
             )
         elif kernel_dtype and dtype != kernel_dtype and dtype.startswith("float"):
-            yield ctx.finding(s, "BIA203", f"bias dtype {dtype} differs from its kernel's {kernel_dtype}")
+            yield ctx.finding(
+                s,
+                "BIA203",
+                f"bias dtype {dtype} differs from its kernel's {kernel_dtype}",
+                "the add fails on mixed float types; create the bias with the kernel's dtype",
+            )
         elif dtype == "float64" and kernel_dtype is None and s.framework == "tf1":
             yield ctx.finding(
                 s,
                 "BIA203",
-                "bias is float64 (a NumPy default) while TF1 layers compute in "
-                "float32; pass dtype=np.float32 or tf.float32",
+                "bias is float64 (a NumPy default) while TF1 layers compute in float32",
+                "the add fails on mixed float types; pass dtype=np.float32 or tf.float32",
             )
 
 
@@ -194,7 +201,8 @@ def frozen_bias(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA204",
-                f"{s.layer_kind} bias is frozen while its kernel trains; freeze the whole layer or neither",
+                f"{s.layer_kind} bias is frozen while its kernel trains",
+                "a half-frozen layer is usually a slip: freeze the whole layer or neither",
             )
 
 
@@ -233,14 +241,15 @@ def unused_or_double_bias(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA205",
-                f"this {s.layer_kind} layer has its own bias and its output gets a "
-                "second one added; drop one of them",
+                f"this {s.layer_kind} layer has its own bias and its output gets a second one",
+                "two biases in a row are one bias with twice the parameters; drop one of them",
             )
         elif s.notes.get("used") is False and s.consumers == 0 and not s.reinit and s.notes.get("local"):
             yield ctx.finding(
                 s,
                 "BIA205",
-                "bias variable is created but never used; add it to the layer output or remove it",
+                "bias variable is created but never used",
+                "add it to the layer output or remove it",
             )
 
 
@@ -289,14 +298,16 @@ def inplace_on_leaf(ctx: Context) -> Iterator[Finding]:
                 yield ctx.finding(
                     s,
                     "BIA206",
-                    f"in-place {method}() on a bias that requires grad raises a "
-                    "RuntimeError; wrap it in `with torch.no_grad():` or use nn.init",
+                    f"in-place {method}() on a bias that requires grad raises a RuntimeError",
+                    "autograd refuses in-place changes to a leaf that requires grad; wrap it in "
+                    "`with torch.no_grad():` or use nn.init",
                 )
             else:  # a helper whose callers are not visible may run under no_grad
                 yield ctx.finding(
                     s,
                     "BIA206",
-                    f"in-place {method}() on a bias that requires grad raises a RuntimeError "
-                    "unless every caller runs it under torch.no_grad(); use nn.init or wrap it",
-                    severity="warning",
+                    f"in-place {method}() on a bias that requires grad",
+                    "raises a RuntimeError unless every caller runs it under torch.no_grad(); use "
+                    "nn.init or wrap it",
+                    ("warning", "callers not visible"),
                 )

@@ -38,6 +38,6 @@ def norm_shift(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA601",
-                f"norm shift (beta) starts at {fmt(value)}, not 0: normalised "
-                "activations start off-centre; use 0 (Ioffe & Szegedy 2015)",
+                f"norm shift (beta) starts at {fmt(value)}, not 0",
+                "normalised activations start off-centre; use 0 (Ioffe & Szegedy 2015)",
             )

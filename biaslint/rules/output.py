@@ -62,8 +62,8 @@ def imbalanced_head(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA501",
-                "sigmoid head starts at bias 0 (p = 0.5) on imbalanced data: start at "
-                "b = -log((1 - π) / π) for the positive rate π, e.g. -4.6 for π = 0.01 "
+                "sigmoid head starts at bias 0 (p = 0.5) on imbalanced data",
+                "start at b = -log((1 - π) / π) for the positive rate π, e.g. -4.6 for π = 0.01 "
                 "(focal loss, Lin et al. 2017; Karpathy's recipe)",
             )
 
@@ -105,6 +105,6 @@ def positive_sigmoid_logit(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA502",
-                f"sigmoid output bias starts at {fmt(value)}: every example starts at "
-                f"p = {p:.2f}; start at 0 or at the log-odds of the positive rate (Karpathy's recipe)",
+                f"sigmoid output bias starts at {fmt(value)}: every example starts at p = {p:.2f}",
+                "start at 0 or at the log-odds of the positive rate (Karpathy's recipe)",
             )

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from biaslint.model import Finding
-from biaslint.rules.registry import Context, constant, fmt, rule
+from biaslint.rules.registry import Context, constant, fmt, rule, short
 
 _TORCH_LM = """
 import torch.nn as nn
@@ -32,7 +32,7 @@ _FORGET_INIT = """        for name, p in self.lstm.named_parameters():
 @rule(
     "BIA401",
     "LSTM forget-gate bias not set to 1",
-    "info",
+    "warning",
     value_rule=True,
     what="Flags PyTorch `nn.LSTM`/`nn.LSTMCell` with no forget-gate bias init in the file (info), and "
     "Keras `unit_forget_bias=False` or TF1 `forget_bias=0.0` (warning: the helpful default was "
@@ -72,26 +72,25 @@ def forget_gate(ctx: Context) -> Iterator[Finding]:
                 yield ctx.finding(
                     s,
                     "BIA401",
-                    f"{api} forget-gate bias starts near 0: PyTorch, unlike Keras "
-                    "and TF1, adds no 1; fill bias[H:2H] with 1 (Gers et al. 2000; "
-                    "Jozefowicz et al. 2015)",
+                    f"{short(api, 40)} forget-gate bias starts near 0",
+                    "PyTorch, unlike Keras and TF1, adds no 1; fill bias[H:2H] with 1 (Gers et al. "
+                    "2000; Jozefowicz et al. 2015)",
+                    ("info", "PyTorch's default"),
                 )
             elif all((constant(f) or 0) <= 0 for f in mine):
                 yield ctx.finding(
                     mine[0],
                     "BIA401",
-                    "forget-gate bias set to 0 or less: the LSTM starts "
-                    "forgetting; use 1 (Gers et al. 2000; Jozefowicz et al. 2015)",
-                    "warning",
+                    "forget-gate bias set to 0 or less",
+                    "the LSTM starts forgetting; use 1 (Gers et al. 2000; Jozefowicz et al. 2015)",
                 )
         elif s.forget_bias == 0.0 and s.framework in ("keras", "tf1"):
             what = "unit_forget_bias=False" if s.framework == "keras" else "forget_bias=0.0"
             yield ctx.finding(
                 s,
                 "BIA401",
-                f"{what} switches off the forget-gate bias of 1 that helps LSTMs "
-                "keep memory from the start (Gers et al. 2000; Jozefowicz et al. 2015)",
-                "warning",
+                f"{what} switches off the forget-gate bias of 1",
+                "that bias helps LSTMs keep memory from the start (Gers et al. 2000; Jozefowicz et al. 2015)",
             )
 
 
@@ -139,8 +138,8 @@ def gate_slice(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA402",
-                f"this slice is the {s.gate} gate, not the forget gate: PyTorch's "
-                "LSTM bias order is (input, forget, cell, output), forget = [H:2H]",
+                f"this slice is the {s.gate} gate, not the forget gate",
+                "PyTorch's LSTM bias order is (input, forget, cell, output), forget = [H:2H]",
             )
     forget = [s for s in gate_sites if s.gate == "forget" and (constant(s) or 0) > 0]
     by_layer: dict[object, list[str]] = {}
@@ -155,9 +154,10 @@ def gate_slice(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA402",
-                f"forget slice set in both bias_ih and bias_hh: the gate starts at "
-                f"{fmt(2 * value)}, not {fmt(value)}; set it in one of them",
-                "info",
+                f"forget slice set in bias_ih and bias_hh: the gate starts at {fmt(2 * value)}",
+                f"PyTorch adds the two biases, so the gate starts at {fmt(2 * value)}, not {fmt(value)}; "
+                "set it in one of them",
+                ("info", "a doubled value"),
             )
 
 
@@ -191,8 +191,9 @@ def keras_lstm_override(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA403",
-                f"custom bias_initializer ({s.init_kind}) with unit_forget_bias=True: Keras uses it for the "
-                "input, cell and output gates but overwrites the forget slice with ones (Keras LSTM docs)",
+                f"custom bias_initializer ({s.init_kind}) with unit_forget_bias=True",
+                "Keras uses it for the input, cell and output gates but overwrites the forget slice with "
+                "ones (Keras LSTM docs)",
             )
 
 
@@ -234,6 +235,6 @@ def highway_gate(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA404",
-                f"highway transform-gate bias starts at {fmt(value)}: start it at -1 to -3 so "
-                "the layer first carries its input (Srivastava et al. 2015 §2.2)",
+                f"highway transform-gate bias starts at {fmt(value)}",
+                "start it at -1 to -3 so the layer first carries its input (Srivastava et al. 2015 §2.2)",
             )

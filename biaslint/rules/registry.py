@@ -18,6 +18,15 @@ from biaslint.model import BiasSite, FileModel, Finding, Severity
 RELU_FAMILY = frozenset({"relu"})
 HIDDEN_KINDS = frozenset({"conv", "dense"})
 LOADED_NOTE = "weights are loaded later, so this initial value is only a placeholder"
+#: the only ways a finding is shown below its rule's severity (``biaslint rules``): the
+#: severity a rule declares is the most its findings get, never more; each lowering says why
+#: in the headline, in these words (the README's "How far to trust a finding" lists them)
+LOWERED = {
+    "loaded": "info: weights loaded later",
+    "name": "info: a bias by its name only",
+    "guessed": "info: layer API guessed from a name",
+}
+_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "error": 2}
 
 
 @dataclass
@@ -38,20 +47,39 @@ class Context:
         return [s for s in self.model.sites if s.evidence != "name"]
 
     def finding(
-        self, site: BiasSite, code: str, message: str, severity: Optional[Severity] = None
+        self,
+        site: BiasSite,
+        code: str,
+        headline: str,
+        reason: str,
+        lowered: Optional[tuple[Severity, str]] = None,
     ) -> Finding:
+        """A finding at ``site``: ``headline`` says what and where with the values (the message
+        every output shows, at most 100 characters with any lowering note), ``reason`` why,
+        with sources (``--show-reasons``, JSON, SARIF). ``lowered``: (severity, why) for a case
+        the rule knows to be milder than its declared severity; the headline then says why."""
         rule = RULES[code]
-        sev: Severity = severity or rule.severity
+        sev: Severity = rule.severity
+        notes: list[str] = []
+        if lowered is not None:
+            if _RANK[lowered[0]] >= _RANK[sev]:
+                raise ValueError(f"{code}: a finding can only be lowered below {sev}")
+            sev = lowered[0]
+            notes.append(f"{sev}: {lowered[1]}")
         if site.loaded and rule.value_rule:
+            reason = f"{reason}; {LOADED_NOTE}"
+        if site.loaded and rule.value_rule and sev != "info":
             sev = "info"
-            message = f"{message} ({LOADED_NOTE})"
-        if site.evidence == "name" and sev != "info" and rule.needs_bias_evidence:
+            notes.append(LOWERED["loaded"])
+        elif site.evidence == "name" and sev != "info" and rule.needs_bias_evidence:
             sev = "info"  # a bias by its name only: the claim rests on a guess
-            message = f"{message} (a bias by its name only)"
+            notes.append(LOWERED["name"])
         elif site.notes.get("receiver") == "guessed" and sev != "info":
             sev = "info"  # ``layers.Conv2D`` on a handle we could not resolve: a guess
-            message = f"{message} (layer API inferred from a handle named like a framework module)"
-        return Finding(site.path, site.line, site.col, code, sev, message, site)
+            notes.append(LOWERED["guessed"])
+        if notes:
+            headline = f"{headline} ({'; '.join(notes)})"
+        return Finding(site.path, site.line, site.col, code, sev, headline, site, reason=reason)
 
     def scopes(self) -> dict[str, list[BiasSite]]:
         """Biases per model, for the consistency rules. A slice of a bias (``b[H:2H]``, one
@@ -155,15 +183,16 @@ def is_hidden(site: BiasSite) -> bool:
 
 
 def weight_text(site: BiasSite) -> str:
+    """`` (weights truncated_normal(0.1))``: the layer's weight init, when known, for a headline."""
     wi = site.weight_init
     if wi is None:
         return ""
-    scale = (
-        f"(stddev {wi.value:g})"
-        if wi.value is not None and "normal" in wi.kind
-        else (f"({wi.value:g})" if wi.value is not None else "")
-    )
-    return f"; weights: {wi.kind}{scale}"
+    return f" (weights {wi.kind}{f'({wi.value:g})' if wi.value is not None else ''})"
+
+
+def short(name: str, limit: int = 28) -> str:
+    """A scope or listing cut to ``limit`` characters, so that a headline stays short."""
+    return name if len(name) <= limit else name[: limit - 3] + "..."
 
 
 def fmt(value: float) -> str:

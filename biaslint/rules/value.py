@@ -70,7 +70,7 @@ def large_constant_before_relu(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA101",
-                f"hidden {s.layer_kind} bias starts at {fmt(value)} before ReLU{weight_text(s)}: "
+                f"{s.layer_kind} bias starts at {fmt(value)} before ReLU{weight_text(s)}",
                 "AlexNet's heuristic to keep ReLUs active under small fixed-std weights; VGG, He init "
                 "and framework defaults use 0 (AlexNet §5, CS231n)",
             )
@@ -107,7 +107,7 @@ def negative_before_relu(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA102",
-                f"hidden {s.layer_kind} bias starts at {fmt(value)} before ReLU{weight_text(s)}: "
+                f"{s.layer_kind} bias starts at {fmt(value)} before ReLU{weight_text(s)}",
                 "units start inactive and may never recover (dying ReLU); use 0 (CS231n)",
             )
 
@@ -160,7 +160,7 @@ def random_spread(ctx: Context) -> Iterator[Finding]:
                 s,
                 "BIA103",
                 f"{s.layer_kind} bias drawn from {s.init_kind} with {what} {fmt(s.init_value)}"
-                f"{weight_text(s)}: "
+                f"{weight_text(s)}",
                 "the weights already break symmetry, random biases only add noise; start at zeros (CS231n)",
             )
 
@@ -200,8 +200,9 @@ def get_variable_without_initializer(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA104",
-                "tf.get_variable bias without initializer: it inherits the scope's initializer or "
-                "glorot_uniform, a random bias; pass initializer=tf.zeros_initializer() (TF docs)",
+                "tf.get_variable bias without an initializer",
+                "it inherits the scope's initializer or glorot_uniform, a random bias; pass "
+                "initializer=tf.zeros_initializer() (TF docs)",
             )
 
 
@@ -227,6 +228,6 @@ def absurd_constant(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 s,
                 "BIA105",
-                f"{s.layer_kind} bias starts at {fmt(value)}{weight_text(s)}: non-finite or absurdly large, "
+                f"{s.layer_kind} bias starts at {fmt(value)}: non-finite or absurdly large",
                 "it saturates the units or breaks the first step; use a small finite value, usually 0",
             )
