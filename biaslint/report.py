@@ -96,7 +96,7 @@ def _fmt_init(site: BiasSite) -> str:
 
 def inventory_json(result: RunResult) -> str:
     doc: dict[str, Any] = {
-        "version": 2,
+        "version": 3,  # 3: "cell"; a notebook's line is within its cell (see findings_json)
         "sites": [s.to_json() for s in result.sites],
         "errors": [e.to_json() for e in result.errors],
     }
@@ -112,7 +112,7 @@ def inventory_text(result: RunResult) -> str:
             init += f" [{s.gate} gate]"
         rows.append(
             (
-                f"{printable(s.path)}:{s.line}:{s.col + 1}",
+                f"{printable(s.path)}:{_cell(s.cell)}{s.line}:{s.col + 1}",
                 s.framework,
                 s.layer_kind,
                 printable(s.layer_name or "-"),
@@ -132,15 +132,25 @@ def inventory_text(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+def _cell(cell: int | None) -> str:
+    """``cell 3:`` before a notebook's line (ruff's layout), nothing in a .py file."""
+    return "" if cell is None else f"cell {cell}:"
+
+
+def _position(f: Finding) -> tuple[str, int, int, int, str]:
+    return (f.path, f.cell or 0, f.line, f.col, f.code)
+
+
 def finding_line(f: Finding, colour: bool = False) -> str:
-    """flake8's layout: ``path:line:col: CODE [severity] message`` (col 1-based)."""
+    """flake8's layout: ``path:line:col: CODE [severity] message`` (col 1-based); in a notebook
+    ``path:cell 3:line:col: ...``, the line within the cell."""
     path, message = printable(f.path), printable(f.message)
     probe = f" [probe: {printable(f.probe)}]" if f.probe else ""
     if colour:
         sev = f"{_COLOURS[f.severity]}{f.severity}{_RESET}"
-        where = f"{_BOLD}{path}{_RESET}:{f.line}:{f.col + 1}:"
+        where = f"{_BOLD}{path}{_RESET}:{_cell(f.cell)}{f.line}:{f.col + 1}:"
         return f"{where} {_BOLD}{f.code}{_RESET} [{sev}] {message}{probe}"
-    return f"{path}:{f.line}:{f.col + 1}: {f.code} [{f.severity}] {message}{probe}"
+    return f"{path}:{_cell(f.cell)}{f.line}:{f.col + 1}: {f.code} [{f.severity}] {message}{probe}"
 
 
 def error_line(e: FileError) -> str:
@@ -163,7 +173,7 @@ def summary(result: RunResult) -> str:
 
 
 def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dict[str, str]) -> str:
-    findings = sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
+    findings = sorted(result.findings, key=_position)
     lines = [finding_line(f, colour) for f in findings]
     lines.extend(error_line(e) for e in result.errors)
     if statistics and findings:
@@ -174,11 +184,12 @@ def findings_text(result: RunResult, colour: bool, statistics: bool, titles: dic
 
 
 def findings_json(result: RunResult) -> str:
+    # version 3 added "cell": a notebook's finding gives the line within that cell, so a
+    # consumer of version 2 that reads every "line" as a line of "path" would misplace it and
+    # could not tell apart findings at the same line of two cells; .py findings are unchanged
     doc = {
-        "version": 2,
-        "findings": [
-            f.to_json() for f in sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
-        ],
+        "version": 3,
+        "findings": [f.to_json() for f in sorted(result.findings, key=_position)],
         "errors": [e.to_json() for e in result.errors],
     }
     return to_strict_json(doc)

@@ -61,10 +61,11 @@ def test_errors_win_over_findings(capsys: pytest.CaptureFixture[str], project: P
 def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--format", "json", VGG)
     doc = json.loads(out)
-    assert code == 1 and doc["version"] == 2 and doc["errors"] == []
+    assert code == 1 and doc["version"] == 3 and doc["errors"] == []
     assert {tuple(f) for f in doc["findings"]} == {
-        ("path", "line", "col", "code", "severity", "message", "evidence")
+        ("path", "cell", "line", "col", "code", "severity", "message", "evidence")
     }
+    assert all(f["cell"] is None for f in doc["findings"])  # a .py file has no cells
     assert {(f["line"], f["code"]) for f in doc["findings"]} == {
         (154, "BIA101"),
         (154, "BIA301"),
