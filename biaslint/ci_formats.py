@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any
+from typing import Any, Optional
 
-from biaslint import __version__
+from biaslint import __version__, notebook
 from biaslint.engine import RunResult
 from biaslint.model import Finding
 from biaslint.rules import RULES
@@ -33,15 +33,25 @@ def _uri(path: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def _line_text(path: str, line: int, cache: dict[str, list[str]]) -> str:
-    if path not in cache:
+def _line_text(path: str, line: int, cache: dict[str, list[str]], cell: Optional[int] = None) -> str:
+    key = path if cell is None else f"{path}\0{cell}"
+    if key not in cache:
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                cache[path] = fh.read().splitlines()
+                text = fh.read()
+            cache[key] = text.splitlines() if cell is None else _cell_lines(text, cell)
         except OSError:
-            cache[path] = []
-    lines = cache[path]
+            cache[key] = []
+    lines = cache[key]
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def _cell_lines(text: str, cell: int) -> list[str]:
+    """A notebook cell's lines: its fingerprint hashes the cell's text, not the JSON's."""
+    try:
+        return notebook.split_lines(notebook.code_cells(text.encode("utf-8")).get(cell, ""))
+    except notebook.NotebookError:
+        return []
 
 
 def _rule(code: str) -> dict[str, Any]:
@@ -65,7 +75,7 @@ def sarif(result: RunResult) -> str:
     seen: dict[str, int] = {}
     results = []
     for f in result.findings:
-        text = _line_text(f.path, f.line, lines)
+        text = _line_text(f.path, f.line, lines, f.cell)
         key = f"{f.code}:{_uri(f.path)}:{text}"
         seen[key] = seen.get(key, 0) + 1  # the same line text twice in a file: tell them apart
         fingerprint = hashlib.sha256(f"{key}:{seen[key]}".encode()).hexdigest()
@@ -79,6 +89,8 @@ def sarif(result: RunResult) -> str:
                 "partialFingerprints": {"biaslintFingerprint/v1": fingerprint},
             }
         )
+        if f.cell is not None:  # SARIF has no cells: the region is the line within this cell
+            results[-1]["properties"] = {"cell": f.cell}
     notifications = [
         {
             "level": "error",
@@ -139,6 +151,14 @@ def github(result: RunResult) -> str:
 
 
 def _github_finding(f: Finding) -> str:
+    if f.cell is not None:
+        # a line of a notebook is not a line of its JSON: annotate the file, say where in text
+        title = _escape_property(f"{f.code} ({f.severity})")
+        where = f"cell {f.cell}:{f.line}:{f.col + 1}: "
+        return (
+            f"::{GITHUB_COMMAND[f.severity]} file={_escape_property(f.path)},title={title}::"
+            + _escape_data(f"{where}{f.code} {f.message}")
+        )
     props = (
         f"file={_escape_property(f.path)},line={f.line},col={f.col + 1},"
         f"title={_escape_property(f'{f.code} ({f.severity})')}"

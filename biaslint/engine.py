@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
+from biaslint import notebook
 from biaslint.collect import analyse_source
 from biaslint.config import Settings
 from biaslint.model import BiasSite, FileError, FileModel, Finding
@@ -45,6 +46,8 @@ SKIP_DIRS = frozenset(
         ".eggs",
     }
 )
+#: what a directory walk picks up: Python files and Jupyter notebooks
+SOURCE_SUFFIXES = (".py", notebook.SUFFIX)
 #: below this many files a pool costs more than it saves
 POOL_THRESHOLD = 8
 #: libcst builds hundreds of thousands of small, acyclic node objects per file; at Python's
@@ -128,7 +131,7 @@ def _special(path: str) -> Optional[str]:
 def discover(
     paths: Iterable[str], exclude: Iterable[str] = (), skipped: Optional[list[str]] = None
 ) -> tuple[list[Target], list[FileError]]:
-    """Expand paths to .py files; hidden folders, virtual environments and build output are
+    """Expand paths to .py and .ipynb files; hidden folders, virtual environments and build output are
     skipped, and so are FIFOs, devices and sockets met while walking (named in ``skipped``)."""
     exclude = list(exclude)
     targets: list[Target] = []
@@ -152,7 +155,7 @@ def discover(
                 )
                 for name in sorted(filenames):
                     full = os.path.join(dirpath, name)
-                    if name.endswith(".py") and not _excluded(full, exclude):
+                    if name.endswith(SOURCE_SUFFIXES) and not _excluded(full, exclude):
                         what = _special(full)
                         if what is None:
                             targets.append(Target(full, False))
@@ -219,9 +222,16 @@ def analyse_target(
         return FileModel(path, error=FileError(path, "empty file: nothing to analyse"))
     on_disk = project and target.path != "-"  # a real file: its project's modules can be followed
     try:
+        cells = notebook.parse(data) if notebook.is_notebook(path) and data.strip() else None
+        if cells is not None:
+            data = notebook.module_bytes(cells)
         if settings is not None:
-            return check_source(path, data, settings, project=on_disk)
-        return analyse_source(path, data, on_disk)
+            model = check_source(path, data, settings, project=on_disk)
+        else:
+            model = analyse_source(path, data, on_disk)
+        return model if cells is None else _in_cells(model, cells)
+    except notebook.NotebookError as exc:
+        return FileModel(path, error=FileError(path, str(exc)))
     except RecursionError:
         return FileModel(path, error=FileError(path, "too deeply nested to analyse"))
     except MemoryError:
@@ -229,6 +239,19 @@ def analyse_target(
     except Exception as exc:  # a bug in biaslint must not stop the run
         message = f"internal error while analysing ({type(exc).__name__}: {exc}); please report it"
         return FileModel(path, error=FileError(path, message))
+
+
+def _in_cells(model: FileModel, cells: notebook.Notebook) -> FileModel:
+    """A notebook's model with module lines turned into (cell, line within the cell), after the
+    rules and ``# noqa``, which work on the module (a site's notes keep module lines)."""
+    items: list[Union[BiasSite, Finding]] = [*model.sites, *model.findings]
+    for item in {id(x): x for x in items}.values():  # each once
+        item.cell, item.line = cells.locate(item.line)
+    if model.error is not None:
+        if model.error.line > 0:  # a syntax error: its line within its cell
+            model.error.cell, model.error.line = cells.locate(model.error.line)
+        model.error.message = notebook.relocate_message(cells, model.error.message)
+    return model
 
 
 @contextlib.contextmanager

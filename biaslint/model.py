@@ -27,6 +27,7 @@ Severity = Literal["error", "warning", "info"]
 #: Fields written to JSON, in contract order (DESIGN.md "JSON output").
 SITE_JSON_FIELDS = (
     "path",
+    "cell",  # a notebook's cell (1-based, every cell counted); None in a .py file
     "line",
     "col",
     "framework",
@@ -93,6 +94,8 @@ class BiasSite:
     extra_bias: bool = False  # a layer with its own bias gets a second one added
     in_no_grad: Optional[bool] = None  # PyTorch in-place init: under torch.no_grad()/.data
     comment: str = ""  # trailing comment of the site's line (gate hints)
+    #: in a notebook, the cell (``line`` is then the line within it); None in a .py file
+    cell: Optional[int] = None
     #: how the site is known to be a bias: "slot" (the bias slot of a known API: ``bias=``,
     #: ``nn.Linear``'s ``.bias``), "use" (added to a kernel op's output, ``bias_add``, a norm's
     #: offset) or "name" (a bias token in its name, no visible use). Findings on "name" sites
@@ -121,10 +124,12 @@ class FileError:
     line: int = 0
     col: int = 0
     code: str = "E902"
+    cell: Optional[int] = None  # in a notebook, the cell of ``line``
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
+            "cell": self.cell,
             "line": self.line,
             "col": self.col,
             "code": self.code,
@@ -147,10 +152,12 @@ class Finding:
     probe: Optional[str] = None  # the probe's verdict, with ``check --probe``
     #: why it matters, with sources (``message`` is the short headline)
     reason: str = ""
+    cell: Optional[int] = None  # in a notebook, the cell (``line`` is then the line within it)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "path": self.path,
+            "cell": self.cell,
             "line": self.line,
             "col": self.col,
             "code": self.code,

@@ -97,7 +97,7 @@ def _fmt_init(site: BiasSite) -> str:
 
 def inventory_json(result: RunResult) -> str:
     doc: dict[str, Any] = {
-        "version": 2,
+        "version": 3,  # 3: "cell"; a notebook's line is within its cell (see findings_json)
         "sites": [s.to_json() for s in result.sites],
         "errors": [e.to_json() for e in result.errors],
     }
@@ -113,7 +113,7 @@ def inventory_text(result: RunResult) -> str:
             init += f" [{s.gate} gate]"
         rows.append(
             (
-                f"{printable(s.path)}:{s.line}:{s.col + 1}",
+                f"{printable(s.path)}:{_cell(s.cell)}{s.line}:{s.col + 1}",
                 s.framework,
                 s.layer_kind,
                 printable(s.layer_name or "-"),
@@ -133,20 +133,31 @@ def inventory_text(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+def _cell(cell: int | None) -> str:
+    """``cell 3:`` before a notebook's line (ruff's layout), nothing in a .py file."""
+    return "" if cell is None else f"cell {cell}:"
+
+
+def _position(f: Finding) -> tuple[str, int, int, int, str]:
+    return (f.path, f.cell or 0, f.line, f.col, f.code)
+
+
 def finding_line(f: Finding, colour: bool = False) -> str:
-    """flake8's layout: ``path:line:col: CODE [severity] message`` (col 1-based)."""
+    """flake8's layout: ``path:line:col: CODE [severity] message`` (col 1-based); in a notebook
+    ``path:cell 3:line:col: ...``, the line within the cell."""
     path, message = printable(f.path), printable(f.message)
     probe = f" [probe: {printable(f.probe)}]" if f.probe else ""
     if colour:
         sev = f"{_COLOURS[f.severity]}{f.severity}{_RESET}"
-        where = f"{_BOLD}{path}{_RESET}:{f.line}:{f.col + 1}:"
+        where = f"{_BOLD}{path}{_RESET}:{_cell(f.cell)}{f.line}:{f.col + 1}:"
         return f"{where} {_BOLD}{f.code}{_RESET} [{sev}] {message}{probe}"
-    return f"{path}:{f.line}:{f.col + 1}: {f.code} [{f.severity}] {message}{probe}"
+    return f"{path}:{_cell(f.cell)}{f.line}:{f.col + 1}: {f.code} [{f.severity}] {message}{probe}"
 
 
 def error_line(e: FileError) -> str:
-    """flake8's layout too: E999 at a syntax error's line and column, E902 at line 0."""
-    return f"{printable(e.path)}:{e.line}:{e.col + 1}: {e.code} {printable(e.message)}"
+    """flake8's layout too: E999 at a syntax error's line and column (in a notebook, in its
+    cell), E902 at line 0."""
+    return f"{printable(e.path)}:{_cell(e.cell)}{e.line}:{e.col + 1}: {e.code} {printable(e.message)}"
 
 
 def summary(result: RunResult) -> str:
@@ -174,13 +185,13 @@ def findings_text(
 ) -> str:
     """One line per finding; ``reasons`` adds why it matters under it, ``source`` the line of
     code with a caret under the column (as ruff's ``--show-source`` / flake8's ``--show-source``)."""
-    findings = sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
+    findings = sorted(result.findings, key=_position)
     lines: list[str] = []
     sources = _SourceLines()
     for f in findings:
         lines.append(finding_line(f, colour))
         if source:
-            code = sources.line(f.path, f.line)
+            code = sources.line(f.path, f.line, f.cell)
             if code is not None:
                 shown = printable(code.expandtabs(1))
                 lines.extend([f"    {shown}", f"    {' ' * min(f.col, len(shown))}^"])
@@ -196,30 +207,44 @@ def findings_text(
 
 class _SourceLines:
     """The lines of the files that findings point at, each file read once (as Python reads it:
-    a PEP 263 cookie is honoured); None when a file cannot be read again."""
+    a PEP 263 cookie is honoured; a notebook's cells as written); None when it cannot be read."""
 
     def __init__(self) -> None:
-        self._files: dict[str, Optional[list[str]]] = {}
+        self._files: dict[str, Optional[dict[tuple[Optional[int], int], str]]] = {}
 
-    def line(self, path: str, number: int) -> Optional[str]:
+    def line(self, path: str, number: int, cell: Optional[int] = None) -> Optional[str]:
         if path not in self._files:
-            try:
-                with tokenize.open(path) as fh:
-                    self._files[path] = fh.read().splitlines()
-            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-                self._files[path] = None
+            self._files[path] = _read_lines(path)
         lines = self._files[path]
-        return lines[number - 1] if lines is not None and 0 < number <= len(lines) else None
+        return None if lines is None else lines.get((cell, number))
+
+
+def _read_lines(path: str) -> Optional[dict[tuple[Optional[int], int], str]]:
+    """(cell, line) -> text: cell None for a .py file, the cell number in a notebook."""
+    from biaslint import notebook
+
+    try:
+        if notebook.is_notebook(path):
+            with open(path, "rb") as fh:
+                cells = notebook.code_cells(fh.read())
+            return {
+                (c, n): text
+                for c, src in cells.items()
+                for n, text in enumerate(notebook.split_lines(src), 1)
+            }
+        with tokenize.open(path) as fh:
+            return {(None, n): text for n, text in enumerate(fh.read().splitlines(), 1)}
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):  # NotebookError is a ValueError
+        return None
 
 
 def findings_json(result: RunResult) -> str:
-    # version 3: "message" is a short headline and "reason" says why; errors carry line, col and
-    # code (E999 for syntax errors); version 2 added "evidence"
+    # version 3: "message" is a short headline and "reason" says why; "cell": a notebook's
+    # finding gives the line within that cell (a version-2 consumer that reads every "line" as
+    # a line of "path" would misplace it); errors carry line, col, code (E999 for syntax errors)
     doc = {
         "version": 3,
-        "findings": [
-            f.to_json() for f in sorted(result.findings, key=lambda f: (f.path, f.line, f.col, f.code))
-        ],
+        "findings": [f.to_json() for f in sorted(result.findings, key=_position)],
         "errors": [e.to_json() for e in result.errors],
     }
     return to_strict_json(doc)

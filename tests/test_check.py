@@ -64,8 +64,9 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(out)
     assert code == 1 and doc["version"] == 3 and doc["errors"] == []
     assert {tuple(f) for f in doc["findings"]} == {
-        ("path", "line", "col", "code", "severity", "message", "reason", "evidence")
+        ("path", "cell", "line", "col", "code", "severity", "message", "reason", "evidence")
     }
+    assert all(f["cell"] is None for f in doc["findings"])  # a .py file has no cells
     assert {(f["line"], f["code"]) for f in doc["findings"]} == {
         (154, "BIA101"),
         (154, "BIA301"),

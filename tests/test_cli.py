@@ -27,7 +27,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]
 def test_json_contract_on_seed_example(capsys: pytest.CaptureFixture[str]) -> None:
     code, doc = run_json(capsys, str(EXAMPLES / "vgg16_tf1.py"))
     assert code == 0
-    assert doc["version"] == 2 and doc["errors"] == []
+    assert doc["version"] == 3 and doc["errors"] == []
     assert len(doc["sites"]) == 16
     for site in doc["sites"]:
         assert tuple(site) == SITE_JSON_FIELDS

@@ -77,7 +77,14 @@ def test_inventory_json_has_no_nan_tokens_and_keeps_the_value() -> None:
     assert last["forget_bias"] is None and last["forget_bias_text"] == "inf"
     assert last["weight_init"] == {"kind": "normal", "scale": 0.5}
     assert doc["errors"] == [
-        {"path": "bad.py", "line": 0, "col": 0, "code": "E902", "message": "syntax error at line 1"}
+        {
+            "path": "bad.py",
+            "cell": None,
+            "line": 0,
+            "col": 0,
+            "code": "E902",
+            "message": "syntax error at line 1",
+        }
     ]
 
 

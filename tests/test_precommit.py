@@ -12,6 +12,7 @@ new, not yet added module or ``.pre-commit-hooks.yaml`` itself would silently be
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -119,6 +120,18 @@ def test_hook_fails_on_a_finding(hook_repo: Path, pre_commit_home: Path, tmp_pat
     assert "BIA101" in out, out
     assert f"model.py:{BIA101_LINE}:" in out, out
     assert "Failed" in out, out
+
+
+def test_hook_reads_notebooks(hook_repo: Path, pre_commit_home: Path, tmp_path: Path) -> None:
+    # types_or: [python, jupyter]: pre-commit hands the hook .ipynb files too
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": MODEL}
+    nb = json.dumps(
+        {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# m"}, cell], "metadata": {}}
+    )
+    project = make_project(tmp_path / "project", {"model.ipynb": nb})
+    proc = run_hook(hook_repo, pre_commit_home, project)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and f"model.ipynb:cell 2:{BIA101_LINE}:" in out, out
 
 
 def test_hook_passes_on_clean_code(hook_repo: Path, pre_commit_home: Path, tmp_path: Path) -> None:
