@@ -44,14 +44,19 @@ def _paths(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: number of CPUs)"
     )
-    p.add_argument("--stdin-filename", default=None, metavar="NAME", help="name to report for '-'")
+    p.add_argument(
+        "--stdin-filename",
+        default=None,
+        metavar="NAME",
+        help="path of '-': reported, and (check) whose config, exclude and per-file-ignores apply",
+    )
     p.add_argument(
         "--project",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="follow helpers, layer factories and layer classes imported from each file's own "
-        "project (read from disk, never imported; default). --no-project reads each file alone, "
-        "as the flake8 plugin does",
+        "project (read from disk, never imported; default, as in the flake8 plugin). --no-project "
+        "reads each file alone",
     )
     p.add_argument(
         "--verbose",
@@ -112,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         default=None,
         metavar="FILE",
-        help="pyproject.toml or setup.cfg to read (default: the nearest one above the paths)",
+        help="pyproject.toml or setup.cfg to read for every file (default: the nearest one above each file)",
     )
     chk.add_argument(
         "--large-constant", type=float, default=None, metavar="X", help="BIA101 threshold (default 0.5)"
@@ -279,16 +284,15 @@ def _check(args: argparse.Namespace) -> int:
         "absurd_constant": args.absurd_constant,
         "fail_on": args.fail_on,
     }
-    settings = config.load(args.paths, cli, set(RULES), args.config)
-    exclude = [*settings.exclude, *(args.exclude or [])]
+    scope = config.Scope(cli, set(RULES), args.config)
     result = engine.run(
         args.paths,
-        exclude,
+        args.exclude or (),
         args.jobs,
         _read_stdin(args.paths),
         args.stdin_filename,
-        settings,
         project=args.project,
+        scope=scope,
     )
     if args.probe:
         from biaslint.probe.attach import attach
@@ -317,8 +321,13 @@ def _check(args: argparse.Namespace) -> int:
     _notes(result, args.verbose)
     if result.errors:
         return EXIT_ERROR
-    gate = SEVERITY_RANK[settings.fail_on]
-    failing = [f for f in result.findings if SEVERITY_RANK[f.severity] >= gate]
+    # each file's own config says which of its findings fail the run
+    failing = [
+        f
+        for m in result.files
+        for f in m.findings
+        if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[scope.settings_for(m.path).fail_on]
+    ]
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
 
 

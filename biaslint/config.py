@@ -1,6 +1,7 @@
 """Settings: defaults, ``[tool.biaslint]`` in pyproject.toml or ``[biaslint]`` in setup.cfg
-(found by walking up from the checked path, or named by ``--config``), then the command line
-on top.
+(the nearest above each checked file, or the one ``--config`` names), then the command line
+on top. The globs of ``exclude`` and ``per-file-ignores`` are relative to the folder of the
+config file that declares them (:func:`glob_matches`), wherever biaslint is started.
 
 Every problem with a config file or option is a ``ConfigError`` whose one-line message names
 the file (or "command line"); nothing is silently dropped or coerced: a setting given twice, an
@@ -54,17 +55,25 @@ class Settings:
     #: the lowest severity that makes ``check`` exit 1 (findings below it are still printed)
     fail_on: str = "info"
     source: Optional[str] = None  # the config file these came from
+    #: the folder ``exclude`` and ``per_file_ignores`` globs are relative to (None: the current one)
+    root: Optional[str] = None
 
     def enabled(self, code: str, path: Optional[str] = None) -> bool:
         """Longest matching prefix wins, as in flake8 and ruff (``--select BIA1 --ignore BIA10``)."""
         sel = max((len(p) for p in self.select if code.startswith(p)), default=-1)
         ign = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
-        if path is not None:
-            norm = path.replace(os.sep, "/")
+        if path is not None and path != "-":
             for pattern, codes in self.per_file_ignores.items():
-                if _path_matches(norm, pattern):
+                if glob_matches(path, pattern, self.base):
                     ign = max(ign, max((len(p) for p in codes if code.startswith(p)), default=-1))
         return sel >= 0 and sel > ign
+
+    @property
+    def base(self) -> str:
+        return self.root or os.getcwd()
+
+    def excludes(self, path: str, folder: bool = False) -> bool:
+        return any(glob_matches(path, pattern, self.base, folder) for pattern in self.exclude)
 
 
 NUMERIC_KEYS = ("large_constant", "random_spread", "absurd_constant")
@@ -73,12 +82,27 @@ CHOICE_KEYS: dict[str, tuple[str, ...]] = {"fail_on": ("error", "warning", "info
 KNOWN_KEYS = frozenset({*NUMERIC_KEYS, *LIST_KEYS, *CHOICE_KEYS, "per_file_ignores"})
 
 
-def _path_matches(path: str, pattern: str) -> bool:
-    return (
-        fnmatch.fnmatch(path, pattern)
-        or fnmatch.fnmatch(path, f"*/{pattern}")
-        or fnmatch.fnmatch(os.path.basename(path), pattern)
-    )
+def glob_matches(path: str, pattern: str, base: str, folder: bool = False) -> bool:
+    """Whether ``path`` (a file, or a ``folder``) matches a glob of ``exclude`` or
+    ``per-file-ignores`` declared in ``base``, as in flake8 and ruff: a glob with a ``/``
+    (``tests/*``, ``src/gen``) is a path relative to ``base`` that matches the path or a folder
+    above it; a bare glob (``*_pb2.py``, ``third_party``) matches any file or folder name below
+    ``base``. ``*`` also matches ``/``."""
+    glob = pattern.replace(os.sep, "/").rstrip("/")
+    while glob.startswith("./"):
+        glob = glob[2:]
+    if not glob:
+        return False
+    full = os.path.abspath(path).replace(os.sep, "/")
+    rel = full if os.path.isabs(glob) else os.path.relpath(full, base).replace(os.sep, "/")
+    parts = rel.split("/")
+    if "/" not in glob:
+        return any(fnmatch.fnmatch(name, glob) for name in parts if name not in ("..", "."))
+    # the path itself and each folder above it; a folder also as "dir/", so "dir/*" prunes it
+    heads = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    if folder:
+        heads.append(f"{rel}/")
+    return any(fnmatch.fnmatch(head, glob) for head in heads)
 
 
 def _show(value: Any) -> str:
@@ -281,6 +305,16 @@ def _cfg_problem(exc: configparser.Error) -> str:
     return " ".join(str(exc).split())
 
 
+def _section_in(folder: str) -> Optional[tuple[str, dict[str, Any]]]:
+    for kind in (PYPROJECT, SETUP_CFG):
+        candidate = os.path.join(folder, kind)
+        if os.path.isfile(candidate):
+            table = _read_section(candidate, kind, must=False)
+            if table is not None:
+                return candidate, table
+    return None
+
+
 def find_config(start: str) -> Optional[tuple[str, dict[str, Any]]]:
     """The nearest pyproject.toml with [tool.biaslint] or setup.cfg with [biaslint], walking up
     from ``start``; in one directory pyproject.toml comes first. See ``_read_section`` for
@@ -289,12 +323,9 @@ def find_config(start: str) -> Optional[tuple[str, dict[str, Any]]]:
     if not os.path.isdir(here):
         here = os.path.dirname(here)
     while True:
-        for kind in (PYPROJECT, SETUP_CFG):
-            candidate = os.path.join(here, kind)
-            if os.path.isfile(candidate):
-                table = _read_section(candidate, kind, must=False)
-                if table is not None:
-                    return candidate, table
+        found = _section_in(here)
+        if found is not None:
+            return found
         parent = os.path.dirname(here)
         if parent == here:
             return None
@@ -316,13 +347,83 @@ def load(
     else:
         start = next((p for p in paths if p != "-"), ".")
         found = find_config(start)
+    _settle(settings, found, known)
+    apply(settings, _given(cli), "command line", known)
+    return settings
+
+
+def _given(cli: dict[str, Any]) -> dict[str, Any]:
+    return {f"--{k.replace('_', '-')}": v for k, v in cli.items() if v is not None}
+
+
+def _settle(
+    settings: Settings, found: Optional[tuple[str, dict[str, Any]]], known: Optional[set[str]]
+) -> None:
+    """Apply a config file's section; its globs become relative to its folder."""
     if found is not None:
         where, values = found
         apply(settings, values, where, known, text=_kind_of(where) == SETUP_CFG)
         settings.source = where
-    given = {f"--{k.replace('_', '-')}": v for k, v in cli.items() if v is not None}
-    apply(settings, given, "command line", known)
-    return settings
+        settings.root = os.path.dirname(os.path.abspath(where))
+
+
+class Scope:
+    """The settings of each checked file: its own config (the nearest above it, or the one
+    ``--config`` names for every file), then ``cli`` on top. Lookups are cached per folder, so
+    a run over many files (or a flake8 process) reads each folder and config file once. A
+    broken config raises :class:`ConfigError` for every file it governs."""
+
+    def __init__(
+        self,
+        cli: dict[str, Any],
+        known: Optional[set[str]] = None,
+        config_file: Optional[str] = None,
+    ) -> None:
+        self.given = _given(cli)
+        self.known = known
+        apply(Settings(), self.given, "command line", known)  # a bad option fails before any file
+        self.fixed = None if config_file is None else self._make(_read_explicit(config_file))
+        self._by_folder: dict[str, Settings | ConfigError] = {}
+
+    def settings_for(self, path: str) -> Settings:
+        """The settings of the file ``path`` ("-": stdin without a name, from the current folder)."""
+        return self.settings_in(os.path.dirname(os.path.abspath(path)))
+
+    def settings_in(self, folder: str) -> Settings:
+        if self.fixed is not None:
+            return self.fixed
+        found = self._nearest(os.path.abspath(folder))
+        if isinstance(found, ConfigError):
+            raise found
+        return found
+
+    def excluded(self, path: str, folder: bool = False) -> bool:
+        """Whether the file (or ``folder``) is excluded by the config that governs it."""
+        return path != "-" and self.settings_for(path).excludes(path, folder)
+
+    def _nearest(self, folder: str) -> Settings | ConfigError:
+        """The settings of the nearest config at or above ``folder``: each folder is looked at
+        once, and answers for every folder below it."""
+        if folder not in self._by_folder:
+            parent = os.path.dirname(folder)
+            try:
+                found = _section_in(folder)
+            except ConfigError as exc:
+                self._by_folder[folder] = exc
+            else:
+                if found is not None:
+                    self._by_folder[folder] = self._make(found)
+                elif parent == folder:
+                    self._by_folder[folder] = self._make(None)
+                else:
+                    self._by_folder[folder] = self._nearest(parent)
+        return self._by_folder[folder]
+
+    def _make(self, found: Optional[tuple[str, dict[str, Any]]]) -> Settings:
+        settings = Settings()
+        _settle(settings, found, self.known)
+        apply(settings, self.given, "command line", self.known)
+        return settings
 
 
 def _kind_of(path: str) -> str:

@@ -7,12 +7,11 @@ libcst holds the GIL). Reading happens in the worker so the parent stays light.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import gc
 import os
 import signal
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Optional, Union
 
 from biaslint import notebook
 from biaslint.collect import analyse_source
-from biaslint.config import Settings
+from biaslint.config import Scope, Settings, glob_matches
 from biaslint.model import BiasSite, FileError, FileModel, Finding
 from biaslint.noqa import filter_noqa
 from biaslint.rules import run_rules
@@ -50,6 +49,8 @@ SKIP_DIRS = frozenset(
 SOURCE_SUFFIXES = (".py", notebook.SUFFIX)
 #: below this many files a pool costs more than it saves
 POOL_THRESHOLD = 8
+#: whether a path (a file, or a folder: True) is excluded
+Excluder = Callable[[str, bool], bool]
 #: libcst builds hundreds of thousands of small, acyclic node objects per file; at Python's
 #: default thresholds the cyclic collector re-traverses every live tree (and the project
 #: module cache) thousands of times. Refcounting frees the trees; the rare cycles of the
@@ -61,6 +62,7 @@ GC_THRESHOLD = (100_000, 50, 100)
 class Target:
     path: str  # as the user will see it
     explicit: bool  # named on the command line (not found by walking a directory)
+    settings: Optional[Settings] = None  # its own config's (check with a Scope), else the run's
 
 
 @dataclass
@@ -100,17 +102,10 @@ def _is_venv(path: str) -> bool:
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
-def _excluded(path: str, patterns: Iterable[str]) -> bool:
-    norm = path.replace(os.sep, "/")
-    base = os.path.basename(norm)
-    return any(
-        fnmatch.fnmatch(norm, p)
-        or fnmatch.fnmatch(base, p)
-        or fnmatch.fnmatch(norm, f"*/{p}")
-        or fnmatch.fnmatch(norm, f"{p}/*")
-        or fnmatch.fnmatch(norm, f"*/{p}/*")
-        for p in patterns
-    )
+def _excluded(path: str, patterns: Iterable[str], folder: bool = False) -> bool:
+    """``--exclude`` globs: relative to the current folder, as a config's are to its own."""
+    cwd = os.getcwd()
+    return any(glob_matches(path, p, cwd, folder) for p in patterns)
 
 
 def _special(path: str) -> Optional[str]:
@@ -129,11 +124,14 @@ def _special(path: str) -> Optional[str]:
 
 
 def discover(
-    paths: Iterable[str], exclude: Iterable[str] = (), skipped: Optional[list[str]] = None
+    paths: Iterable[str],
+    exclude: Union[Iterable[str], Excluder] = (),
+    skipped: Optional[list[str]] = None,
 ) -> tuple[list[Target], list[FileError]]:
-    """Expand paths to .py and .ipynb files; hidden folders, virtual environments and build output are
-    skipped, and so are FIFOs, devices and sockets met while walking (named in ``skipped``)."""
-    exclude = list(exclude)
+    """Expand paths to .py and .ipynb files; hidden folders, virtual environments and build
+    output are skipped, and so are FIFOs, devices and sockets met while walking (named in
+    ``skipped``). ``exclude``: globs (see :func:`_excluded`), or a function of (path, is a folder)."""
+    excluded = exclude if callable(exclude) else _globs(list(exclude))
     targets: list[Target] = []
     errors: list[FileError] = []
 
@@ -151,22 +149,26 @@ def discover(
                     if not d.startswith(".")
                     and d not in SKIP_DIRS
                     and not _is_venv(os.path.join(dirpath, d))
-                    and not _excluded(os.path.join(dirpath, d), exclude)
+                    and not excluded(os.path.join(dirpath, d), True)
                 )
                 for name in sorted(filenames):
                     full = os.path.join(dirpath, name)
-                    if name.endswith(SOURCE_SUFFIXES) and not _excluded(full, exclude):
+                    if name.endswith(SOURCE_SUFFIXES) and not excluded(full, False):
                         what = _special(full)
                         if what is None:
                             targets.append(Target(full, False))
                         elif skipped is not None:
                             skipped.append(f"{full}: {what}, not a source file; skipped")
         elif os.path.exists(root) or os.path.islink(root):
-            if not _excluded(root, exclude):
+            if not excluded(root, False):
                 targets.append(Target(root, True))
         else:
             errors.append(FileError(root, "no such file or directory"))
     return targets, errors
+
+
+def _globs(patterns: list[str]) -> Excluder:
+    return lambda path, folder: _excluded(path, patterns, folder)
 
 
 def read_bytes(target: Target, stdin: Optional[bytes] = None) -> tuple[Optional[bytes], Optional[str]]:
@@ -196,7 +198,7 @@ def check_source(
     """One file through collector and rules: the single entry point of ``check`` and flake8.
 
     ``project``: follow helpers and layers imported from the file's own project (the command
-    line and the pre-commit hook do; flake8 and stdin see one file alone)."""
+    line, the pre-commit hook and the flake8 plugin do; ``--no-project`` reads it alone)."""
     model = analyse_source(path, data, project)
     if model.error is None:
         model.findings = run_rules(model, settings)
@@ -213,6 +215,8 @@ def analyse_target(
     project: bool = False,
 ) -> FileModel:
     path = display or target.path
+    if target.settings is not None:
+        settings = target.settings
     data, err = read_bytes(target, stdin)
     if data is None:
         return FileModel(path, error=FileError(path, err or "cannot read"))
@@ -220,7 +224,8 @@ def analyse_target(
         # inventory of a named empty file answers nothing: say so. A linter (check, the
         # pre-commit hook, which names every file) treats it as clean, like flake8 does.
         return FileModel(path, error=FileError(path, "empty file: nothing to analyse"))
-    on_disk = project and target.path != "-"  # a real file: its project's modules can be followed
+    # a real file, or stdin named by --stdin-filename: its project's modules can be followed
+    on_disk = project and (target.path != "-" or display is not None)
     try:
         cells = notebook.parse(data) if notebook.is_notebook(path) and data.strip() else None
         if cells is not None:
@@ -332,6 +337,30 @@ def _run_pool(
     return [model for i in range(len(chunks)) for model in done[i]]
 
 
+def _discover_scoped(
+    paths: Iterable[str],
+    exclude: Iterable[str],
+    skipped: list[str],
+    scope: Scope,
+    stdin_filename: Optional[str],
+) -> tuple[list[Target], list[FileError]]:
+    paths = list(paths)
+    for path in paths:  # a broken config that governs a named path fails before any reading
+        scope.settings_in(path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)))
+    patterns = list(exclude)
+    targets, errors = discover(
+        paths, lambda path, folder: _excluded(path, patterns, folder) or scope.excluded(path, folder), skipped
+    )
+    kept = []
+    for t in targets:
+        name = (stdin_filename or t.path) if t.path == "-" else t.path
+        if t.path == "-" and stdin_filename and (_excluded(name, patterns) or scope.excluded(name)):
+            continue
+        t.settings = scope.settings_for(name)
+        kept.append(t)
+    return kept, errors
+
+
 def _chunks(items: list[Target], n: int) -> Iterator[list[Target]]:
     size = max(1, min(32, len(items) // (n * 4) or 1))
     for i in range(0, len(items), size):
@@ -346,12 +375,18 @@ def run(
     stdin_filename: Optional[str] = None,
     settings: Optional[Settings] = None,
     project: bool = False,
+    scope: Optional[Scope] = None,
 ) -> RunResult:
     """Inventory (``settings`` None) or check (rules with these settings) every file under paths.
 
-    ``project``: follow helpers and layers imported from each file's own project."""
+    ``project``: follow helpers and layers imported from each file's own project. ``scope``
+    (check): each file gets its own config's settings and exclusions instead; stdin's are those
+    of ``stdin_filename``."""
     skipped: list[str] = []
-    targets, errors = discover(paths, exclude, skipped)
+    if scope is None:
+        targets, errors = discover(paths, exclude, skipped)
+    else:
+        targets, errors = _discover_scoped(paths, exclude, skipped, scope, stdin_filename)
     result = RunResult(errors=errors, skipped=skipped)
     cpus = os.cpu_count() or 1
     jobs = max(1, min(jobs or cpus, cpus))  # more workers than cores only cost memory

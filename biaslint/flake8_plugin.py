@@ -2,9 +2,12 @@
 
 Registered as ``flake8.extension: BIA = biaslint.flake8_plugin:BiasLintChecker``. It runs the
 same engine as ``biaslint check`` (:func:`biaslint.engine.check_source`) on the lines flake8
-has already read, so stdin works and the file is not read twice. Selection, ``--ignore``,
-``--per-file-ignores`` and ``# noqa`` are left to flake8; only the rule thresholds are
-options of their own::
+has already read, so stdin works and the file is not read twice, and like ``check`` it follows
+the file's project (helpers and layers imported from its other modules) and reads the biaslint
+config nearest above the file (select, ignore, exclude, per-file-ignores, thresholds), so that
+both report the same. flake8's own ``--select``, ``--ignore``, ``--per-file-ignores``,
+``--exclude`` and ``# noqa`` then apply on top; the thresholds are options of their own, which
+override the biaslint config when given::
 
     [flake8]
     biaslint-large-constant = 0.5
@@ -16,14 +19,18 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from biaslint import __version__, engine
-from biaslint.config import Settings
+from biaslint.config import ConfigError, Scope, Settings
+from biaslint.rules import RULES
 
 #: the code of "biaslint could not analyse this file" (too large, a parser crasher, a bug)
 CANNOT_ANALYSE = "BIA900"
+#: flake8's name for a file read from stdin without --stdin-display-name: no path to go by
+_NO_PATH = ("stdin", "-")
 #: flake8 option -> Settings field; the defaults come from Settings itself
 _OPTIONS = {
     "--biaslint-large-constant": ("large_constant", "BIA101: flag a hidden bias this large before a ReLU"),
@@ -37,8 +44,9 @@ class BiasLintChecker:
 
     name = "biaslint"
     version = __version__
-    #: thresholds from the flake8 options; select/ignore stay flake8's job (Settings keeps "BIA")
-    settings: ClassVar[Settings] = Settings()
+    #: each file's settings: its biaslint config, then the thresholds given to flake8; cached
+    #: per folder for the life of the process (flake8's workers each keep their own)
+    scope: ClassVar[Scope] = Scope({}, set(RULES))
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
         self.tree = tree
@@ -53,7 +61,7 @@ class BiasLintChecker:
             option_manager.add_option(
                 flag,
                 type=float,
-                default=default,
+                default=None,  # not given: the biaslint config's value, else the default
                 metavar="X",
                 parse_from_config=True,
                 help=f"{help_text} (default: {default:g})",
@@ -61,10 +69,12 @@ class BiasLintChecker:
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        settings = Settings()
+        given = {}
         for flag, (field, _) in _OPTIONS.items():
-            setattr(settings, field, _threshold(flag, getattr(options, _dest(flag))))
-        cls.settings = settings
+            value = getattr(options, _dest(flag))
+            if value is not None:
+                given[field] = _threshold(flag, value)
+        cls.scope = Scope(given, set(RULES))
 
     def run(self) -> Iterator[tuple[int, int, str, type[BiasLintChecker]]]:
         """The findings; never an exception, which would stop flake8 for every file. What keeps
@@ -76,7 +86,14 @@ class BiasLintChecker:
                 why = f"file too large (over the {engine.MAX_BYTES / 2**20:.0f} MiB limit)"
                 yield 1, 0, f"{CANNOT_ANALYSE} biaslint could not analyse this file: {why}", type(self)
                 return
-            model = engine.check_source(self.filename, data, self.settings, noqa=False)
+            on_disk = self.filename not in _NO_PATH
+            settings = self.scope.settings_for(self.filename if on_disk else "-")
+            if on_disk and self.scope.excluded(self.filename):
+                return
+            model = engine.check_source(self.filename, data, settings, noqa=False, project=on_disk)
+        except ConfigError as exc:  # the file's biaslint config is broken: said on each file it governs
+            model = None
+            why = str(exc)
         except RecursionError:
             model = None
             why = "too deeply nested to analyse"
@@ -108,7 +125,7 @@ def _threshold(flag: str, value: Any) -> float:
         number = float(value)
     except (TypeError, ValueError):
         number = None
-    if number is None or not number > 0:  # also NaN
+    if number is None or not (number > 0 and math.isfinite(number)):  # also NaN
         from flake8.exceptions import ExecutionError  # only ever reached when flake8 runs us
 
         raise ExecutionError(f"{flag.lstrip('-')} must be a positive number, not {value!r}")

@@ -50,7 +50,7 @@ def engine_rows(paths: list[str], cwd: Path = ROOT) -> set[Row]:
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        result = engine.run(paths, settings=Settings())
+        result = engine.run(paths, settings=Settings(), project=True)  # as `biaslint check` runs
     finally:
         os.chdir(old)
     # flake8 shows columns 1-based; the engine's are 0-based

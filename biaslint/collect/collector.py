@@ -24,7 +24,7 @@ def analyse_source(path: str, data: bytes, project: bool = False) -> FileModel:
     """Analyse one file's bytes. Never raises for bad input: errors go in ``FileModel.error``.
 
     With ``project``, helpers and layers imported from other modules of the same project
-    (found on disk next to ``path``) are followed; a file on its own (flake8, stdin) is not."""
+    (found on disk next to ``path``) are followed; a file on its own (``--no-project``) is not."""
     if not MENTIONS_FRAMEWORK.search(data):
         return FileModel(path)
     try:

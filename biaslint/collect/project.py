@@ -4,7 +4,8 @@ Given ``from .nn import conv_nd`` or ``from guided_diffusion.nn import linear`` 
 that belongs to a package, the imported module is found on disk next to it (never imported
 or run), parsed once per process, and its helpers, layer factories and layer classes are
 followed when the file calls them. Only modules that mention a framework are read. A file
-analysed alone (flake8, stdin) does not do this and says less where it cannot see.
+analysed alone (``--no-project``, stdin without a name) does not do this and says less where
+it cannot see.
 """
 
 from __future__ import annotations
