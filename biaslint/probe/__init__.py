@@ -159,12 +159,13 @@ Runner = Callable[[list[Job], str], list[ArmRun]]
 
 
 def _chunks(jobs_list: list[Job]) -> list[tuple[Surrogate, list[tuple[Arm, int, Budget]]]]:
-    """Consecutive runs of one surrogate and one budget (the learning rate aside), at most
-    ``CHUNK`` to a chunk, in order."""
+    """Consecutive runs of one arm of one surrogate with one budget (the learning rate aside),
+    at most ``CHUNK`` to a chunk, in order: one chunk per arm, so that a pilot's three rates of
+    two arms also keep two workers busy."""
     out: list[tuple[Surrogate, list[tuple[Arm, int, Budget]]]] = []
-    last: Optional[tuple[Surrogate, Budget]] = None
+    last: Optional[tuple[Surrogate, Arm, Budget]] = None
     for surrogate, arm, seed, budget in jobs_list:
-        key = (surrogate, replace(budget, lr=None))
+        key = (surrogate, arm, replace(budget, lr=None))
         if key != last or len(out[-1][1]) >= CHUNK:
             out.append((surrogate, []))
             last = key

@@ -193,6 +193,9 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
         return Plan(code, findings, "bn_demo", bn_kind="conv" if site.layer_kind == "conv" else "dense")
     if code == "BIA401":
         none_added = 0.0  # PyTorch adds nothing; Keras unit_forget_bias=False / TF1 forget_bias=0.0
+        # each backend's own LSTM default (PyTorch: U(+-1/sqrt(H)); Keras: Glorot and orthogonal
+        # recurrent weights, which keep memory well enough at T = 50 that on the TensorFlow
+        # backend the forget gate often stops mattering: see benchmarks/probe_known_answers.py)
         surrogate = Surrogate("adding_lstm", (), ("default", None), min_steps=600)
         arms = [Arm("yours", (), forget_bias=none_added), Arm("advised", (), forget_bias=1.0)]
         return Plan(code, findings, "train", [("adding problem", surrogate)], arms)
