@@ -122,6 +122,9 @@ def test_plans_for_lstm_batchnorm_and_unprobed_rules() -> None:
     (plan,) = plan_for(lm, lm.findings)
     assert plan.code == "BIA401" and plan.setups[0][1].task == "adding_lstm"
     assert [a.forget_bias for a in plan.arms] == [0.0, 1.0]
+    lstm_budget = plan.setups[0][1].budget(Budget(seeds=8, steps=200))
+    assert (lstm_budget.seeds, lstm_budget.steps) == (16, 600)  # all-or-nothing seeds need more pairs
+    assert plan.setups[0][1].budget(Budget(seeds=20)).seeds == 20  # more when asked
     cnn = checked(EXAMPLES / "torch_cnn.py")
     assert [(p.code, p.kind, p.bn_kind) for p in plan_for(cnn, cnn.findings)] == [
         ("BIA201", "bn_demo", "conv")

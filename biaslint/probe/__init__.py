@@ -265,7 +265,7 @@ def _train_all(
             for (p, s), rates in assignments.items()
             for k, arm_rates in enumerate(rates)
             for a in range(len(arm_rates))
-            for seed in range(budget.seeds)
+            for seed in range(plans[p].setups[s][1].budget(budget).seeds)
         ]
         label = "probing " + ", ".join(sorted({plans[key[0]].code for key in keys}))
         jobs_list = []
@@ -317,7 +317,9 @@ def run_plans(
         for s, (setup_name, surrogate) in enumerate(plan.setups):
             for k, arm_rates in enumerate(assignments[(p, s)]):
                 arm_results = [
-                    ArmResult(arm, [runs[(p, s, k, a, seed)] for seed in range(budget.seeds)])
+                    ArmResult(
+                        arm, [runs[(p, s, k, a, seed)] for seed in range(surrogate.budget(budget).seeds)]
+                    )
                     for a, arm in enumerate(plan.arms)
                 ]
                 comp = compare_arms(arm_results[0], arm_results[1], surrogate)

@@ -196,7 +196,7 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
         # each backend's own LSTM default (PyTorch: U(+-1/sqrt(H)); Keras: Glorot and orthogonal
         # recurrent weights, which keep memory well enough at T = 50 that on the TensorFlow
         # backend the forget gate often stops mattering: see benchmarks/probe_known_answers.py)
-        surrogate = Surrogate("adding_lstm", (), ("default", None), min_steps=600)
+        surrogate = Surrogate("adding_lstm", (), ("default", None), min_steps=600, min_seeds=16)
         arms = [Arm("yours", (), forget_bias=none_added), Arm("advised", (), forget_bias=1.0)]
         return Plan(code, findings, "train", [("adding problem", surrogate)], arms)
     hidden, output = _layers(model, first)
