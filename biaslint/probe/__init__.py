@@ -209,10 +209,11 @@ def _setups(plans: list[Plan]) -> list[SetupKey]:
     return [(p, s) for p, plan in enumerate(plans) if plan.kind == "train" for s in range(len(plan.setups))]
 
 
-Rates = dict[SetupKey, list[list[float]]]
+Rates = dict[SetupKey, list[list[float]]]  # per setup: the rate assignments, one rate per arm
+Best = dict[SetupKey, list[float]]  # per setup: each arm's best rate on the pilot seed
 
 
-def _choose_rates(plans: list[Plan], budget: Budget, run: Runner, per_rate: bool) -> tuple[Rates, Rates]:
+def _choose_rates(plans: list[Plan], budget: Budget, run: Runner, per_rate: bool) -> tuple[Rates, Best]:
     """For each setup, the rates to compare the arms at (every arm at the same rate, so that
     the comparison is the bias's doing), and each arm's best rate on the pilot seed.
 
@@ -241,13 +242,13 @@ def _choose_rates(plans: list[Plan], budget: Budget, run: Runner, per_rate: bool
                 grid_jobs.append((surrogate, arm, PILOT_SEED, pilot))
     runs = iter(run(grid_jobs, "choosing learning rates"))
     chosen: Rates = {}
-    best: Rates = {}
+    best: Best = {}
     for p, s in keys:
         surrogate = plans[p].setups[s][1]
         grid = surrogate.lr_grid()
         losses = [[next(runs).loss_final for _ in grid] for _ in plans[p].arms]
-        best[(p, s)] = [rates.pick(grid, losses, surrogate.margin, surrogate.usual_lr)]
-        chosen[(p, s)] = [[lr] * len(plans[p].arms) for lr in sorted(set(best[(p, s)][0]))]
+        best[(p, s)] = rates.pick(grid, losses, surrogate.margin, surrogate.usual_lr)
+        chosen[(p, s)] = [[lr] * len(plans[p].arms) for lr in sorted(set(best[(p, s)]))]
     return chosen, best
 
 
@@ -256,7 +257,7 @@ Key = tuple[int, int, int, int, int]  # (plan, setup, rate assignment, arm, seed
 
 def _train_all(
     plans: list[Plan], backend: Backend, budget: Budget, jobs: int, progress: Progress, per_rate: bool
-) -> tuple[dict[Key, ArmRun], Rates, Rates]:
+) -> tuple[dict[Key, ArmRun], Rates, Best]:
     """Every (plan, setup, rate assignment, arm, seed) run."""
     with _runner(backend, jobs, progress) as run:
         assignments, best = _choose_rates(plans, budget, run, per_rate)
@@ -337,7 +338,7 @@ def run_plans(
                     lrs=arm_rates,
                     lr_grid=surrogate.lr_grid() if pilot else (),
                     lr_choice="pilot" if pilot else ("--per-rate" if per_rate else "--lr"),
-                    lr_pilot_best=best[(p, s)][0] if pilot else [],
+                    lr_pilot_best=best[(p, s)] if pilot else [],
                 )
                 results.append(res)
     # one family: Holm's correction over every trained comparison of this run
@@ -353,10 +354,10 @@ def run_plans(
 def _note_rate_dependence(results: list[ProbeResult]) -> None:
     """A setup compared at several rates whose verdicts differ: say so on each, since then the
     answer is "it depends on the learning rate", which no single verdict says."""
-    by_setup: dict[tuple[int, str], list[ProbeResult]] = {}
+    by_setup: dict[tuple[int, Surrogate], list[ProbeResult]] = {}
     for r in results:
         if r.comparison is not None and r.surrogate is not None:
-            by_setup.setdefault((id(r.plan), r.setup.split(", learning rate ")[0]), []).append(r)
+            by_setup.setdefault((id(r.plan), r.surrogate), []).append(r)
     for group in by_setup.values():
         if len(group) > 1 and len({r.verdict for r in group}) > 1:
             each = ", ".join(f"{r.lrs[0]:g}: {r.verdict}" for r in group)
