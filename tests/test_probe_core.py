@@ -332,5 +332,5 @@ def test_fixed_std_weights_keep_their_full_size_gain() -> None:
     from biaslint.probe.torch_backend import build
 
     net = build(s, Arm("a", ()), 0)
-    assert float(net.hidden_layers[0].weight.std()) == pytest.approx(0.8, rel=0.05)
+    assert float(net.hidden_layers[0].weight.detach().std()) == pytest.approx(0.8, rel=0.05)
     assert isinstance(net.hidden_layers[0].weight, torch.Tensor)

@@ -38,3 +38,35 @@ def test_tensorflow_workers_are_spawned_with_one_thread() -> None:
     with worker_pool("tensorflow", 1) as pool:
         assert pool.submit(tf_threads).result(timeout=120) == (1, 1)
         assert pool._mp_context.get_start_method() == "spawn"  # type: ignore[attr-defined]
+
+
+def test_results_do_not_depend_on_which_process_trains_a_chunk() -> None:
+    # with PyTorch this process trains chunks beside its workers, taking whichever is next: the
+    # runs must be what one process alone gives, run for run
+    pytest.importorskip("torch")
+    from pathlib import Path
+
+    from biaslint import engine
+    from biaslint.config import Settings
+    from biaslint.probe import Budget, load_backend, plan_for, run_plans
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "torch_vgg_init.py"
+    model = engine.check_source(str(path), path.read_bytes(), Settings())
+    plans = [p for p in plan_for(model, model.findings) if p.kind == "train"][:1]
+    budget = Budget(seeds=5, steps=20)
+    seen: list[tuple[str, int, int]] = []
+
+    def progress(label: str, done: int, total: int) -> None:
+        seen.append((label, done, total))
+
+    def losses(jobs: int) -> list[list[float]]:
+        results = run_plans(plans, load_backend("torch"), budget, progress, jobs=jobs)
+        return [[run.loss_final for arm in r.arms for run in arm.runs] for r in results]
+
+    alone = losses(1)
+    seen.clear()
+    shared = losses(2)
+    assert shared == alone and len(alone[0]) == budget.seeds * len(plans[0].arms)
+    # progress reaches every run of each phase, counting up
+    assert seen and all(done <= total for _, done, total in seen)
+    assert any(done == total for _, done, total in seen)

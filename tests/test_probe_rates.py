@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from biaslint.probe import rates
 
 GRID = (0.005, 0.05, 0.5)
@@ -31,3 +33,15 @@ def test_own_rates_when_no_rate_suits_every_arm() -> None:
 def test_an_arm_that_diverged_everywhere_gets_the_usual_rate() -> None:
     losses = [[math.inf, math.nan, math.nan], [0.3, 0.1, 0.2]]
     assert rates.pick(GRID, losses, 0.05, 0.05) == [0.05, 0.05]
+
+
+def test_the_lstm_grid_spans_adams_usual_range() -> None:
+    # from Adam's default (0.001) up to 0.01: above it the adding problem is solved or not from
+    # seed to seed whatever the forget gate, and the comparison would leave the advice's range
+    from biaslint.probe.spec import Surrogate
+
+    grid = Surrogate("adding_lstm", (), ("default", None)).lr_grid()
+    assert grid[0] == pytest.approx(0.001) and max(grid) == pytest.approx(0.01)
+    assert len(grid) == 3 and list(grid) == sorted(grid)
+    digits = Surrogate("digits_mlp", (), ("default", None)).lr_grid()
+    assert digits == pytest.approx((0.005, 0.05, 0.5))

@@ -67,3 +67,41 @@ def test_the_rate_is_each_members_own() -> None:
     layers = len(MLP.hidden)
     still = torch_stacked.train(MLP, [torch_stacked.Member(_arm(0.0, layers), 4, 0.0)], BUDGET)[0]
     assert still.loss_final == pytest.approx(still.loss_init, rel=1e-6)  # lr 0: nothing moves
+
+
+@pytest.mark.parametrize("surrogate", [CNN, MLP], ids=["cnn", "mlp-sigmoid"])
+def test_the_stack_computes_what_the_plain_network_computes(surrogate: Surrogate) -> None:
+    # the reference is the nn.Sequential built for a run alone, in torch's default layout: a
+    # stack that permuted channels (channels-last inputs, grouped convolutions, the flatten
+    # before the dense layers) would give another held-out loss at init
+    import torch.nn.functional as F
+
+    from biaslint.probe import data
+    from biaslint.probe.torch_backend import build
+
+    arm = _arm(0.1, len(surrogate.hidden))
+    stacked = torch_stacked.train(surrogate, [torch_stacked.Member(arm, 5, 0.05)], Budget(steps=1))[0]
+    net = build(surrogate, arm, 5)
+    binary = surrogate.output_activation == "sigmoid"
+    _, _, x_test, y_test = data.digits(binary=binary)
+    x = torch.from_numpy(x_test).reshape(
+        len(x_test), *((1, 8, 8) if surrogate.task == "digits_cnn" else (64,))
+    )
+    net.train()  # batch norm on the batch's statistics, as the stack evaluates it
+    with torch.no_grad():
+        out = net(x)
+    y = torch.from_numpy(y_test)
+    if binary:
+        expected = F.binary_cross_entropy_with_logits(out.reshape(-1), y.float().reshape(-1))
+    else:
+        expected = F.cross_entropy(out, y)
+    assert stacked.loss_init == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_conv_inputs_are_channels_last() -> None:
+    # oneDNN's grouped convolutions and pooling run about twice as fast channels-last (the
+    # probe's 10 s per setup depends on it)
+    task = torch_stacked._Task(CNN, 3)
+    images = task.inputs(task.x_train[:16].unsqueeze(0).expand(3, -1, -1))
+    assert images.shape == (16, 3, 8, 8)
+    assert images.is_contiguous(memory_format=torch.channels_last)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -173,33 +174,104 @@ def _chunks(jobs_list: list[Job]) -> list[tuple[Surrogate, list[tuple[Arm, int, 
     return out
 
 
+#: backends whose runs in this process keep to one thread (``TorchBackend`` sets it per call),
+#: so this process can train chunks beside its workers without oversubscribing the cores; the
+#: TensorFlow runtime of this process may already have started its thread pools
+_IN_PROCESS_OK = frozenset({"torch"})
+
+
 @contextmanager
 def _runner(backend: Backend, jobs: int, progress: Progress) -> Iterator[Runner]:
     """Runs in order, in chunks of runs trained side by side, over ``jobs`` processes of one
     thread each when the backend can be rebuilt by name (chunks are independent, and small
     models do not scale with threads). One pool serves the whole probe: each worker imports the
-    framework and warms up once."""
+    framework and warms up once.
+
+    For PyTorch this process is one of the ``jobs``: it trains chunks from the start while its
+    ``jobs - 1`` workers boot (a forkserver importing torch takes 2-3 s, a third of a probe of
+    one setup), and takes the next chunk whenever it is free. Which process trains a chunk does
+    not change its result: both train with one thread, from the chunk alone."""
+    in_process = backend.name in _IN_PROCESS_OK
+    workers = jobs - 1 if in_process else jobs
     pool = None
-    if jobs > 1 and backend.name in _EXTRAS:
-        pool = worker_pool(backend.name, jobs)
+    if jobs > 1 and backend.name in _EXTRAS and workers > 0:
+        pool = worker_pool(backend.name, workers)
 
     def run(jobs_list: list[Job], label: str) -> list[ArmRun]:
         chunks = _chunks(jobs_list)
-        out: list[ArmRun] = []
-        if pool is not None and len(chunks) > 1:
-            results = pool.map(_worker_run_many, [(backend.name, s, runs) for s, runs in chunks])
+        done = 0
+
+        def finished(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(label, done, len(jobs_list))
+
+        if pool is None or len(chunks) == 1:
+            results = []
+            for s, runs in chunks:
+                results.append(backend.run_many(s, runs))
+                finished(len(runs))
+        elif not in_process:
+            results = []
+            for chunk in pool.map(_worker_run_many, [(backend.name, s, runs) for s, runs in chunks]):
+                results.append(chunk)
+                finished(len(chunk))
         else:
-            results = (backend.run_many(s, runs) for s, runs in chunks)
-        for chunk in results:
-            out.extend(chunk)
-            progress(label, len(out), len(jobs_list))
-        return out
+            results = _shared(chunks, backend, pool, workers, finished)
+        return [r for chunk in results for r in chunk]
 
     try:
         yield run
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _shared(
+    chunks: list[tuple[Surrogate, list[tuple[Arm, int, Budget]]]],
+    backend: Backend,
+    pool: ProcessPoolExecutor,
+    workers: int,
+    finished: Callable[[int], None],
+) -> list[list[ArmRun]]:
+    """Every chunk's runs, trained by this process and the pool's ``workers`` together: each
+    takes the next untrained chunk when it is free and up (a thread per worker waits on it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    results: list[Optional[list[ArmRun]]] = [None] * len(chunks)
+    queue = iter(range(len(chunks)))
+    lock = threading.Lock()
+    stopped = False
+
+    def take() -> Optional[int]:
+        with lock:
+            return None if stopped else next(queue, None)
+
+    def store(k: int, runs: list[ArmRun]) -> None:
+        with lock:
+            results[k] = runs
+            finished(len(runs))
+
+    def feed_worker() -> None:
+        # a worker takes no chunk before it is up: one taken while it boots (2-3 s) would wait
+        # for it, while this process, free, could have trained it
+        pool.submit(_worker_backend, backend.name).result()
+        while (k := take()) is not None:
+            surrogate, runs = chunks[k]
+            store(k, pool.submit(_worker_run_many, (backend.name, surrogate, runs)).result())
+
+    with ThreadPoolExecutor(workers) as feeders:
+        fed = [feeders.submit(feed_worker) for _ in range(workers)]
+        try:
+            while (k := take()) is not None:
+                surrogate, runs = chunks[k]
+                store(k, backend.run_many(surrogate, runs))
+        finally:  # an error or ^C here: the workers take no further chunk
+            with lock:
+                stopped = True
+        for f in fed:
+            f.result()  # a worker's error surfaces here
+    return [r for r in results if r is not None]
 
 
 SetupKey = tuple[int, int]  # (plan, setup)

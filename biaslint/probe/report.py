@@ -120,11 +120,24 @@ def plot(results: list[ProbeResult], path: str) -> None:
                 label = f"{a.arm.name}: {a.arm.describe()}{lr}" if i == 0 else None
                 ax.plot(steps, curve, color=colour, alpha=0.5, linewidth=0.8, label=label)
                 ax.plot([steps[-1] if len(steps) else 0], [run.loss_final], "o", color=colour, markersize=3)
+                finite = np.flatnonzero(np.isfinite(curve))
+                if len(finite) < len(curve) and len(finite):  # diverged: an x at its last finite loss
+                    last = finite[-1]
+                    ax.plot([steps[last]], [curve[last]], "x", color=colour, markersize=5)
         ax.set_title(f"{r.plan.code} line {r.plan.first.line}: {r.setup}", fontsize=9)
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
         ax.legend(fontsize=7)
-        ax.text(0.02, 0.02, f"verdict: {r.verdict} (dots: held-out loss)", transform=ax.transAxes, fontsize=8)
+        runs = [run for a in r.arms for run in a.runs]
+        diverged = sum(not np.isfinite(run.loss_final) for run in runs)
+        note = f"; x: diverged, {diverged}/{len(runs)} runs" if diverged else ""
+        ax.text(
+            0.02,
+            0.02,
+            f"verdict: {r.verdict} (dots: held-out loss{note})",
+            transform=ax.transAxes,
+            fontsize=8,
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

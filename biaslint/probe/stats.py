@@ -72,15 +72,17 @@ class Comparison:
 
 
 def t_quantile(q: float, df: int) -> float:
-    from scipy.stats import t  # scipy comes with the probe extra (scikit-learn needs it too)
+    # scipy.special, not scipy.stats: the same Student-t functions, imported in a quarter of the
+    # time (scipy.stats took 1.6 s of a 10 s probe)
+    from scipy.special import stdtrit
 
-    return float(t.ppf(q, df))
+    return float(stdtrit(df, q))
 
 
 def t_cdf(x: float, df: int) -> float:
-    from scipy.stats import t
+    from scipy.special import stdtr
 
-    return float(t.cdf(x, df))
+    return float(stdtr(df, x))
 
 
 def sign_flip_p(d: np.ndarray, seed: int = 0) -> float:

@@ -113,9 +113,8 @@ class Stack:
 
 
 def _alive(positive: torch.Tensor, m: int, conv_layout: bool) -> torch.Tensor:
-    if conv_layout:  # a unit is a channel
-        mc = positive.shape[1]
-        return positive.transpose(0, 1).reshape(m, mc // m, -1).any(dim=2)
+    if conv_layout:  # a unit is a channel: (batch, M x C, h, w) -> (M, C)
+        return positive.flatten(2).any(dim=2).any(dim=0).reshape(m, -1)
     return positive.any(dim=1)  # a unit is a feature
 
 
@@ -136,7 +135,9 @@ class _Task:
         if not self.conv:
             return x
         m, batch = x.shape[:2]
-        return x.transpose(0, 1).reshape(batch, m, 8, 8)
+        # channels last: oneDNN's grouped convolutions and pooling run about twice as fast in it
+        images = x.transpose(0, 1).reshape(batch, m, 8, 8)
+        return images.contiguous(memory_format=torch.channels_last)
 
     def losses(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """(M, batch, n_out) outputs, (M, batch) labels -> (M,) mean losses."""
