@@ -206,7 +206,7 @@ def _runner(backend: Backend, jobs: int, progress: Progress) -> Iterator[Runner]
             done += n
             progress(label, done, len(jobs_list))
 
-        if pool is None or len(chunks) == 1:
+        if pool is None or len(chunks) <= 1:
             results = []
             for s, runs in chunks:
                 results.append(backend.run_many(s, runs))

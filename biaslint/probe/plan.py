@@ -222,12 +222,10 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
         out_init = _effective(site, model.sites)
     yours.append((-1, out_init))
     advised = _advice(code, chosen, flagged, yours)
+    # two arms, the two compared: a third (PyTorch's own default bias) was once trained beside
+    # them for show; it cost a third of every PyTorch probe and took part in choosing the rate
+    # of a comparison it was not in
     arms = [Arm("yours", tuple(yours)), Arm("advised", tuple(advised))]
-    if site.framework == "torch" and code in VALUE_RULES:
-        torch_default: BiasInit = ("default", None)  # PyTorch's own U(+-1/sqrt(fan_in))
-        default = [(i, torch_default if i >= 0 and chosen[i].line in flagged else init) for i, init in yours]
-        if default not in (advised, yours):
-            arms.append(Arm("framework default", tuple(default)))
     setups = []
     for name, weight in _weight_setups(code, [site, *chosen]):
         setups.append(

@@ -162,7 +162,7 @@ class Surrogate:
 
 @dataclass(frozen=True)
 class Arm:
-    name: str  # "yours" | "advised" | "framework default"
+    name: str  # "yours" | "advised"
     #: bias init per hidden layer index, and for the output layer under key -1
     biases: tuple[tuple[int, BiasInit], ...]
     #: LSTM forget-gate bias (adding_lstm only). None keeps the framework's default, which differs:
