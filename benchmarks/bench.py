@@ -7,7 +7,7 @@ Prints, for the same files: bare ``libcst.parse_module`` time, the time of the i
 lines/s, the cost of the pre-filter on files that mention no framework, the speed-up of the
 process pool, and the peak resident memory. Ratios are what to quote: this machine is shared.
 
-``--probe FILE ...`` also times the default probe (PyTorch backend, 2 worker processes) of each
+``--probe FILE ...`` also times the default probe (PyTorch, this process and a worker) of each
 FILE's first trainable finding: wall seconds per probed setup (one weight setup of one scope; a
 setup whose arms disagree on the learning rate is compared at each rate, and counts once), and
 the same probe with runs trained one by one instead of side by side (``CHUNK = 1``), as a ratio.

@@ -16,7 +16,7 @@ the verdicts that are right for it:
 
 Every file is probed on each backend (the surrogate does not depend on the file's framework).
 Exit status 1 when any verdict is not one of the right ones. Times are wall-clock on a shared
-machine, two worker processes.
+machine, two processes (with PyTorch, this one and a worker).
 """
 
 from __future__ import annotations

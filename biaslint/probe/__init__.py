@@ -206,18 +206,17 @@ def _runner(backend: Backend, jobs: int, progress: Progress) -> Iterator[Runner]
             done += n
             progress(label, done, len(jobs_list))
 
-        if pool is None or len(chunks) <= 1:
+        if pool is not None and in_process and len(chunks) > 1:
+            results = _shared(chunks, backend, pool, workers, finished)
+        else:
+            if pool is not None and len(chunks) > 1:
+                trained = pool.map(_worker_run_many, [(backend.name, s, runs) for s, runs in chunks])
+            else:
+                trained = (backend.run_many(s, runs) for s, runs in chunks)
             results = []
-            for s, runs in chunks:
-                results.append(backend.run_many(s, runs))
-                finished(len(runs))
-        elif not in_process:
-            results = []
-            for chunk in pool.map(_worker_run_many, [(backend.name, s, runs) for s, runs in chunks]):
+            for chunk in trained:
                 results.append(chunk)
                 finished(len(chunk))
-        else:
-            results = _shared(chunks, backend, pool, workers, finished)
         return [r for chunk in results for r in chunk]
 
     try:

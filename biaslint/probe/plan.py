@@ -222,9 +222,8 @@ def _plan(model: FileModel, code: str, findings: list[Finding]) -> Plan:
         out_init = _effective(site, model.sites)
     yours.append((-1, out_init))
     advised = _advice(code, chosen, flagged, yours)
-    # two arms, the two compared: a third (PyTorch's own default bias) was once trained beside
-    # them for show; it cost a third of every PyTorch probe and took part in choosing the rate
-    # of a comparison it was not in
+    # only the two arms compared: an arm trained for show costs its share of every probe and
+    # would take part in choosing the rate of a comparison it is not in
     arms = [Arm("yours", tuple(yours)), Arm("advised", tuple(advised))]
     setups = []
     for name, weight in _weight_setups(code, [site, *chosen]):
